@@ -1,0 +1,1 @@
+"""Ketentafel: the shared table of a Zorg- en Veiligheidshuis for detained residents' re-integration."""

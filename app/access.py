@@ -1,0 +1,181 @@
+"""The one access policy: who may see or change which case, meeting and series.
+
+Rules (domain.md, "Privacy rules"; 001:L3655-3658, L2321-2324):
+- A coordinator sees the cases of the regions they coordinate (their organisation's region and
+  the series they chair).
+- A member of a region's meeting series sees that region's cases ("voorzover zij deelnemer
+  zijn aan het desbetreffende overleg").
+- A user of a gemeente sees only cases whose gemeente of origin or of return is their own.
+- Whoever is named in a case's current pairing sees that case.
+- Nobody else, including beheerders and machine API keys. Callers answer 404 for anything
+  this module refuses, so existence never leaks.
+
+`visible_cases()` is the same rule as an SQL condition: lists and single lookups both go
+through it, so they can never disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import ColumnElement, and_, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.models import Role
+from app.cases.models import Case
+from app.coordination.models import Pairing
+from app.meetings.models import MeetingSeries
+from app.reference.models import OrganisationKind
+
+WORKING_ROLES = frozenset(
+    {Role.COORDINATOR, Role.CASEMANAGER_PI, Role.CASEMANAGER_EXTERN, Role.NETWERKPARTNER}
+)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of a request: a user (by session or token) or an organisation's API key."""
+
+    user_id: int | None
+    token_id: int | None
+    name: str
+    email: str
+    organisation_id: int
+    organisation_name: str
+    organisation_kind: OrganisationKind
+    organisation_region_id: int | None
+    municipality_code: str | None
+    roles: frozenset[Role] = frozenset()
+    member_series_ids: frozenset[int] = frozenset()
+    member_region_ids: frozenset[int] = frozenset()
+    chaired_series_ids: frozenset[int] = frozenset()
+    chaired_region_ids: frozenset[int] = frozenset()
+    is_api_key: bool = False
+    session_id: int | None = None
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    def has(self, *roles: Role) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_gemeente(self) -> bool:
+        return self.organisation_kind == OrganisationKind.GEMEENTE
+
+    @property
+    def coordinator_region_ids(self) -> frozenset[int]:
+        if Role.COORDINATOR not in self.roles:
+            return frozenset()
+        own = {self.organisation_region_id} if self.organisation_region_id else set()
+        return frozenset(own) | self.chaired_region_ids
+
+    @property
+    def case_region_ids(self) -> frozenset[int]:
+        """Regions whose cases this caller may see as a whole (before the gemeente restriction)."""
+        if self.is_api_key:
+            return frozenset()
+        return self.coordinator_region_ids | self.member_region_ids
+
+    @property
+    def admin_region_ids(self) -> frozenset[int] | None:
+        """Regions a beheerder manages; None means all (a beheerder of an organisation without region)."""
+        if Role.BEHEERDER not in self.roles:
+            return frozenset()
+        return None if self.organisation_region_id is None else frozenset({self.organisation_region_id})
+
+    @property
+    def audit_actor(self) -> str:
+        if self.is_api_key:
+            return f"API-sleutel van {self.organisation_name}"
+        return f"{self.name} ({self.organisation_name})"
+
+
+# ---------------------------------------------------------------- cases
+
+
+def visible_cases(p: Principal) -> ColumnElement[bool]:
+    """SQL condition on Case: the cases this principal may see."""
+    conditions: list[ColumnElement[bool]] = []
+    regions = p.case_region_ids
+    if regions:
+        in_region = Case.region_id.in_(sorted(regions))
+        if p.is_gemeente:
+            own = p.municipality_code or "-"
+            in_region = and_(
+                in_region,
+                or_(Case.origin_municipality_code == own, Case.return_municipality_code == own),
+            )
+        conditions.append(in_region)
+    if p.user_id is not None and not p.is_api_key:
+        assigned = select(Pairing.case_id).where(
+            Pairing.ended_at.is_(None),
+            or_(
+                Pairing.internal_user_id == p.user_id,
+                Pairing.external_user_id == p.user_id,
+                Pairing.coordinator_user_id == p.user_id,
+            ),
+        )
+        conditions.append(Case.id.in_(assigned))
+    return or_(*conditions) if conditions else false()
+
+
+async def get_visible_case(session: AsyncSession, p: Principal, case_id: int) -> Case | None:
+    """The case if this principal may see it, else None (the caller answers 404)."""
+    return (
+        await session.scalars(select(Case).where(Case.id == case_id, visible_cases(p)))
+    ).one_or_none()
+
+
+def may_edit_case(p: Principal) -> bool:
+    """Whether someone who can see a case may contribute to it (plan, statuses, basisdossier)."""
+    return bool(p.roles & WORKING_ROLES) and not p.is_api_key
+
+
+def may_manage_case(p: Principal, case: Case, pairing: Pairing | None = None) -> bool:
+    """Coordinator-level changes: pairing, closure, re-agendering."""
+    if case.region_id in p.coordinator_region_ids:
+        return True
+    return pairing is not None and p.user_id is not None and pairing.coordinator_user_id == p.user_id
+
+
+# ---------------------------------------------------------------- series and meetings
+
+
+def visible_series(p: Principal) -> ColumnElement[bool]:
+    """SQL condition on MeetingSeries: series this principal takes part in or coordinates."""
+    if p.is_api_key:
+        return false()
+    conditions: list[ColumnElement[bool]] = []
+    if p.member_series_ids:
+        conditions.append(MeetingSeries.id.in_(sorted(p.member_series_ids)))
+    if p.coordinator_region_ids:
+        conditions.append(MeetingSeries.region_id.in_(sorted(p.coordinator_region_ids)))
+    return or_(*conditions) if conditions else false()
+
+
+def may_see_series(p: Principal, series: MeetingSeries) -> bool:
+    if p.is_api_key:
+        return False
+    return series.id in p.member_series_ids or series.region_id in p.coordinator_region_ids
+
+
+def may_chair(p: Principal, series: MeetingSeries) -> bool:
+    """The chair of the series, or a coordinator of its region, leads its meetings."""
+    if p.is_api_key or p.user_id is None:
+        return False
+    return series.chair_id == p.user_id or series.region_id in p.coordinator_region_ids
+
+
+def may_administer_region(p: Principal, region_id: int | None) -> bool:
+    regions = p.admin_region_ids
+    if regions is None:
+        return True
+    return region_id is not None and region_id in regions
+
+
+def may_submit_notices(p: Principal) -> bool:
+    """Detention notices come from an organisation's API key or from a coordinator."""
+    return p.is_api_key or Role.COORDINATOR in p.roles
+
+
+def may_administer(p: Principal) -> bool:
+    return Role.BEHEERDER in p.roles and not p.is_api_key

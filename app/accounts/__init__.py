@@ -1,0 +1,1 @@
+"""People who use the platform: users, roles, sessions, API tokens and login throttling."""

@@ -1,0 +1,1 @@
+"""Beheer: accounts, organisations, API keys, meeting-series membership and the audit trail."""

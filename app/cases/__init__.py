@@ -1,0 +1,1 @@
+"""People, detention notices, cases, detention periods, leefgebieden and the basisdossier."""

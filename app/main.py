@@ -1,0 +1,119 @@
+"""create_app(settings): the Litestar application with its plugins, templates and routes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.middleware import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import health, pages
+from app.accounts import routes as account_routes
+from app.admin import routes as admin_routes
+from app.auth import (
+    CSRF_COOKIE,
+    CSRF_HEADER,
+    authentication_guard,
+    provide_audit,
+    provide_optional_principal,
+    provide_principal,
+)
+from app.cases import routes as case_routes
+from app.db import create_engine, session_factory
+from app.errors import EXCEPTION_HANDLERS
+from app.logs import configure_logging
+from app.middleware import RequestContextMiddleware
+from app.settings import ROOT, Settings
+from app.web import Assets, create_environment
+
+
+async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
+    """One session per request; committed after the handler succeeds, rolled back otherwise."""
+    async with state.session_factory() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level, settings.log_json)
+    engine = create_engine(settings.database_url)
+    assets = Assets(ROOT / "static" / "build")
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.session_factory = session_factory(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    route_handlers: list[Any] = [
+        *health.ROUTES,
+        *pages.ROUTES,
+        *account_routes.ROUTES,
+        *case_routes.ROUTES,
+        *admin_routes.ROUTES,
+        create_static_files_router(
+            path="/static", directories=[ROOT / "static"], include_in_schema=False, opt={"public": True}
+        ),
+    ]
+    app = Litestar(
+        route_handlers=route_handlers,
+        lifespan=[lifespan],
+        guards=[authentication_guard],
+        state=State({"settings": settings}),
+        dependencies={
+            "db": Provide(provide_db),
+            "principal": Provide(provide_principal),
+            "maybe_principal": Provide(provide_optional_principal),
+            "audit": Provide(provide_audit),
+        },
+        template_config=TemplateConfig(
+            engine=JinjaTemplateEngine.from_environment(create_environment(assets))
+        ),
+        csrf_config=CSRFConfig(
+            secret=settings.secret_key,
+            cookie_name=CSRF_COOKIE,
+            header_name=CSRF_HEADER,
+            cookie_secure=settings.secure_cookies,
+            cookie_samesite="lax",
+            cookie_httponly=False,
+            exclude=["/api/", "/collab/", "/calendar/", "/health"],
+        ),
+        middleware=[DefineMiddleware(RequestContextMiddleware, secure=settings.secure_cookies)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="Ketentafel API",
+            version="1",
+            path="/api/schema",
+            render_plugins=[JsonRenderPlugin()],
+            openapi_router=Router(path="/api/schema", route_handlers=[], opt={"public": True}),
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(type="http", scheme="bearer", description="Token uit POST /api/v1/auth/token of een API-sleutel")
+                }
+            ),
+        ),
+        request_max_body_size=settings.max_upload_bytes + 64 * 1024,
+        debug=False,
+    )
+    return app

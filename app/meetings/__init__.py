@@ -1,0 +1,1 @@
+"""Meeting series, meetings, agendas, attendance, minutes and calendars."""

@@ -1,0 +1,1 @@
+"""Reference data: regions (ZVH), gemeenten by CBS code, DJI institutions, partner organisations."""

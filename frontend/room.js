@@ -1,0 +1,2 @@
+// The meeting room (filled in by the meeting-room work).
+export {};
