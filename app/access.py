@@ -80,7 +80,11 @@ class Principal:
         """Regions a beheerder manages; None means all (a beheerder of an organisation without region)."""
         if Role.BEHEERDER not in self.roles:
             return frozenset()
-        return None if self.organisation_region_id is None else frozenset({self.organisation_region_id})
+        return (
+            None
+            if self.organisation_region_id is None
+            else frozenset({self.organisation_region_id})
+        )
 
     @property
     def audit_actor(self) -> str:
@@ -97,7 +101,7 @@ def visible_cases(p: Principal) -> ColumnElement[bool]:
     conditions: list[ColumnElement[bool]] = []
     regions = p.case_region_ids
     if regions:
-        in_region = Case.region_id.in_(sorted(regions))
+        in_region: ColumnElement[bool] = Case.region_id.in_(sorted(regions))
         if p.is_gemeente:
             own = p.municipality_code or "-"
             in_region = and_(
@@ -134,7 +138,9 @@ def may_manage_case(p: Principal, case: Case, pairing: Pairing | None = None) ->
     """Coordinator-level changes: pairing, closure, re-agendering."""
     if case.region_id in p.coordinator_region_ids:
         return True
-    return pairing is not None and p.user_id is not None and pairing.coordinator_user_id == p.user_id
+    return (
+        pairing is not None and p.user_id is not None and pairing.coordinator_user_id == p.user_id
+    )
 
 
 # ---------------------------------------------------------------- series and meetings

@@ -59,7 +59,9 @@ class AuditContext:
     channel: str  # "web", "api", "collab", "job"
 
 
-SYSTEM = AuditContext(user_id=None, token_id=None, actor="systeem", ip="", request_id="", channel="job")
+SYSTEM = AuditContext(
+    user_id=None, token_id=None, actor="systeem", ip="", request_id="", channel="job"
+)
 
 
 def record(

@@ -17,11 +17,11 @@ from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import Principal
 from app.accounts import services as accounts
 from app.audit import AuditContext
-from app.deps import DB
 from app.reference.models import Organisation
 from app.settings import Settings
 
@@ -81,18 +81,30 @@ def read_session_token(settings: Settings, raw: str | None) -> str | None:
         return None
 
 
+def _is_trusted_proxy(peer: str, proxies: tuple[str, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    for proxy in proxies:
+        try:
+            if address in ipaddress.ip_network(proxy, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
 def client_ip(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     """The caller's address; X-Forwarded-For is honoured only from a configured reverse proxy."""
     settings: Settings = connection.app.state.settings
     peer = connection.client.host if connection.client else ""
-    if settings.trusted_proxies and peer in settings.trusted_proxies:
+    if settings.trusted_proxies and _is_trusted_proxy(peer, settings.trusted_proxies):
         forwarded = connection.headers.get("x-forwarded-for", "")
         hops = [h.strip() for h in forwarded.split(",") if h.strip()]
         if hops:
-            candidate = hops[-1]
             try:
-                ipaddress.ip_address(candidate)
-                return candidate
+                return str(ipaddress.ip_address(hops[-1]))
             except ValueError:
                 return peer
     return peer
@@ -132,7 +144,11 @@ async def _load_principal(
                         principal = accounts.principal_for_api_key(token, org)
                 elif token.user_id is not None:
                     user = await accounts.load_user(db, token.user_id)
-                    if user is not None and user.active and (settings.demo_allowed or not user.is_demo):
+                    if (
+                        user is not None
+                        and user.active
+                        and (settings.demo_allowed or not user.is_demo)
+                    ):
                         principal = await accounts.principal_for_user(db, user, token_id=token.id)
     else:
         token_value = read_session_token(settings, connection.cookies.get(SESSION_COOKIE))
@@ -145,7 +161,9 @@ async def _load_principal(
     return principal
 
 
-def audit_context(connection: ASGIConnection[Any, Any, Any, Any], principal: Principal | None) -> AuditContext:
+def audit_context(
+    connection: ASGIConnection[Any, Any, Any, Any], principal: Principal | None
+) -> AuditContext:
     return AuditContext(
         user_id=principal.user_id if principal else None,
         token_id=principal.token_id if principal else None,
@@ -159,7 +177,9 @@ def audit_context(connection: ASGIConnection[Any, Any, Any, Any], principal: Pri
 # ---------------------------------------------------------------- guard and dependencies
 
 
-async def authentication_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def authentication_guard(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
     """App-wide guard: every route needs a logged-in caller unless it is marked `opt={"public": True}`.
 
     Authentication happens here, before dependencies are resolved, so no dependency ever has to

@@ -1,10 +1,10 @@
 """Command line: set-up (migrate, reference data, demo), serve, demo data, users, API keys.
 
-    python -m app.cli setup          # migrate + reference data + demo data on an empty database
-    python -m app.cli serve          # serve on HOST:PORT
-    python -m app.cli demo           # load demo data (refused in production)
-    python -m app.cli create-user E-MAIL "NAAM" ORGANISATIE --role coordinator
-    python -m app.cli create-api-key ORGANISATIE "NAAM"
+python -m app.cli setup          # migrate + reference data + demo data on an empty database
+python -m app.cli serve          # serve on HOST:PORT
+python -m app.cli demo           # load demo data (refused in production)
+python -m app.cli create-user E-MAIL "NAAM" ORGANISATIE --role coordinator
+python -m app.cli create-api-key ORGANISATIE "NAAM"
 """
 
 from __future__ import annotations
@@ -44,14 +44,20 @@ async def _setup(settings: Settings, demo: bool) -> None:
         async with transaction(session_factory(engine)) as session:
             added = await load_reference_data(session)
             if any(added.values()):
-                print(f"Referentiegegevens geladen: {added['gemeenten']} gemeenten, {added['inrichtingen']} inrichtingen.")
+                print(
+                    f"Referentiegegevens geladen: {added['gemeenten']} gemeenten, {added['inrichtingen']} inrichtingen."
+                )
             if demo and await is_empty(session):
                 if settings.is_production:
                     print("APP_ENV=production: geen demogegevens geladen.")
                 else:
                     counts = await load_demo(session)
-                    print(f"Demogegevens geladen: {counts['gebruikers']} gebruikers, {counts['casussen']} casussen.")
-                    print("Inloggen met bijvoorbeeld coordinator@fryslan.zvh.example / demo-wachtwoord")
+                    print(
+                        f"Demogegevens geladen: {counts['gebruikers']} gebruikers, {counts['casussen']} casussen."
+                    )
+                    print(
+                        "Inloggen met bijvoorbeeld coordinator@fryslan.zvh.example / demo-wachtwoord"
+                    )
     finally:
         await engine.dispose()
 
@@ -73,7 +79,9 @@ def cmd_demo(_args: argparse.Namespace) -> None:
         try:
             async with transaction(session_factory(engine)) as session:
                 if not await is_empty(session):
-                    sys.exit("De database bevat al gebruikers; demogegevens alleen op een lege database.")
+                    sys.exit(
+                        "De database bevat al gebruikers; demogegevens alleen op een lege database."
+                    )
                 counts = await load_demo(session)
                 print(f"Demogegevens geladen: {counts}")
         finally:
@@ -94,8 +102,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
         workers=1,
         access_log=False,
         log_level="warning",
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=",".join(settings.trusted_proxies) or None,
+        proxy_headers=False,  # X-Forwarded-For is read by the app itself, from TRUSTED_PROXIES only
         ws_per_message_deflate=False,  # Yjs sends many tiny frames; deflate triples latency
         ws_max_size=2 * 1024 * 1024,
         lifespan="on",
@@ -113,12 +120,20 @@ def cmd_create_user(args: argparse.Namespace) -> None:
         engine = create_engine(settings.database_url)
         try:
             async with transaction(session_factory(engine)) as session:
-                org = (await session.scalars(select(Organisation).where(Organisation.name == args.organisation))).one_or_none()
+                org = (
+                    await session.scalars(
+                        select(Organisation).where(Organisation.name == args.organisation)
+                    )
+                ).one_or_none()
                 if org is None:
                     sys.exit(f"Organisatie niet gevonden: {args.organisation}")
                 user = await accounts.create_user(
-                    session, email=args.email, name=args.name, organisation_id=org.id,
-                    roles={Role(r) for r in args.role}, password=password,
+                    session,
+                    email=args.email,
+                    name=args.name,
+                    organisation_id=org.id,
+                    roles={Role(r) for r in args.role},
+                    password=password,
                 )
                 print(f"Gebruiker {user.email} aangemaakt (id {user.id}).")
         finally:
@@ -134,7 +149,11 @@ def cmd_create_api_key(args: argparse.Namespace) -> None:
         engine = create_engine(settings.database_url)
         try:
             async with transaction(session_factory(engine)) as session:
-                org = (await session.scalars(select(Organisation).where(Organisation.name == args.organisation))).one_or_none()
+                org = (
+                    await session.scalars(
+                        select(Organisation).where(Organisation.name == args.organisation)
+                    )
+                ).one_or_none()
                 if org is None:
                     sys.exit(f"Organisatie niet gevonden: {args.organisation}")
                 value, _row = await accounts.issue_api_key(session, org, args.name, created_by=0)
@@ -146,7 +165,9 @@ def cmd_create_api_key(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m app.cli", description="Ketentafel beheeropdrachten")
+    parser = argparse.ArgumentParser(
+        prog="python -m app.cli", description="Ketentafel beheeropdrachten"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("setup", help="migreren, referentiegegevens en (lege database) demogegevens")
     p.add_argument("--no-demo", action="store_true")

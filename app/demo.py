@@ -10,6 +10,7 @@ import datetime as dt
 import functools
 import random
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from faker import Faker
 from sqlalchemy import func, select
@@ -51,13 +52,25 @@ ORGANISATIONS: list[tuple[str, OrganisationKind, str | None, str | None, str | N
     ("DJI Frontoffice Noord", OrganisationKind.PI, None, None, None),
     ("Reclassering Nederland", OrganisationKind.RECLASSERING_RN, None, None, None),
     ("Verslavingszorg Noord Nederland (SVG)", OrganisationKind.RECLASSERING_SVG, None, None, None),
-    ("Leger des Heils Jeugdzorg & Reclassering", OrganisationKind.RECLASSERING_LJR, None, None, None),
+    (
+        "Leger des Heils Jeugdzorg & Reclassering",
+        OrganisationKind.RECLASSERING_LJR,
+        None,
+        None,
+        None,
+    ),
     ("GGZ Friesland", OrganisationKind.GGZ, "FRL", None, None),
     ("Gemeente Leeuwarden", OrganisationKind.GEMEENTE, "FRL", "GM0080", None),
     ("Gemeente Súdwest-Fryslân", OrganisationKind.GEMEENTE, "FRL", "GM1900", None),
     ("Gemeente Groningen", OrganisationKind.GEMEENTE, "GRN", "GM0014", None),
     ("Politie Noord-Nederland", OrganisationKind.POLITIE, None, None, None),
-    ("Maatschappelijke opvang Leeuwarden", OrganisationKind.MAATSCHAPPELIJKE_OPVANG, "FRL", None, None),
+    (
+        "Maatschappelijke opvang Leeuwarden",
+        OrganisationKind.MAATSCHAPPELIJKE_OPVANG,
+        "FRL",
+        None,
+        None,
+    ),
     ("Schuldhulpverlening Fryslân", OrganisationKind.SCHULDHULP, "FRL", None, None),
     ("Lentis", OrganisationKind.GGZ, "GRN", None, None),
 ]
@@ -66,26 +79,134 @@ FRL_SERIES = "Instroomoverleg Fryslân"
 GRN_SERIES = "Instroomoverleg Groningen"
 
 USERS: list[DemoUser] = [
-    DemoUser("coordinator@fryslan.zvh.example", "Sjoukje de Vries", "Zorg- en Veiligheidshuis Fryslân", (Role.COORDINATOR,), (FRL_SERIES,)),
-    DemoUser("casemanager@pi-leeuwarden.example", "Hendrik Bosma", "PI Leeuwarden", (Role.CASEMANAGER_PI,), (FRL_SERIES,)),
-    DemoUser("casemanager@reclassering.example", "Fatima El Amrani", "Reclassering Nederland", (Role.CASEMANAGER_EXTERN,), (FRL_SERIES,)),
-    DemoUser("partner@ggz-friesland.example", "Pieter Hoekstra", "GGZ Friesland", (Role.NETWERKPARTNER,), (FRL_SERIES,)),
-    DemoUser("coordinator@groningen.zvh.example", "Marleen Dijkstra", "Zorg- en Veiligheidshuis Groningen", (Role.COORDINATOR,), (GRN_SERIES,)),
-    DemoUser("beheer@fryslan.zvh.example", "Jelle Wiersma", "Zorg- en Veiligheidshuis Fryslân", (Role.BEHEERDER,)),
+    DemoUser(
+        "coordinator@fryslan.zvh.example",
+        "Sjoukje de Vries",
+        "Zorg- en Veiligheidshuis Fryslân",
+        (Role.COORDINATOR,),
+        (FRL_SERIES,),
+    ),
+    DemoUser(
+        "casemanager@pi-leeuwarden.example",
+        "Hendrik Bosma",
+        "PI Leeuwarden",
+        (Role.CASEMANAGER_PI,),
+        (FRL_SERIES,),
+    ),
+    DemoUser(
+        "casemanager@reclassering.example",
+        "Fatima El Amrani",
+        "Reclassering Nederland",
+        (Role.CASEMANAGER_EXTERN,),
+        (FRL_SERIES,),
+    ),
+    DemoUser(
+        "partner@ggz-friesland.example",
+        "Pieter Hoekstra",
+        "GGZ Friesland",
+        (Role.NETWERKPARTNER,),
+        (FRL_SERIES,),
+    ),
+    DemoUser(
+        "coordinator@groningen.zvh.example",
+        "Marleen Dijkstra",
+        "Zorg- en Veiligheidshuis Groningen",
+        (Role.COORDINATOR,),
+        (GRN_SERIES,),
+    ),
+    DemoUser(
+        "beheer@fryslan.zvh.example",
+        "Jelle Wiersma",
+        "Zorg- en Veiligheidshuis Fryslân",
+        (Role.BEHEERDER,),
+    ),
     # Further participants, so the room and the access rules have something to show.
-    DemoUser("gcn@leeuwarden.example", "Anouk Postma", "Gemeente Leeuwarden", (Role.NETWERKPARTNER,), (FRL_SERIES,)),
-    DemoUser("casemanager@leger-des-heils.example", "Ruben Kramer", "Leger des Heils Jeugdzorg & Reclassering", (Role.CASEMANAGER_EXTERN,), (FRL_SERIES,)),
-    DemoUser("wijkagent@politie.example", "Klaas van der Meer", "Politie Noord-Nederland", (Role.NETWERKPARTNER,), (FRL_SERIES,)),
-    DemoUser("opvang@mo-leeuwarden.example", "Tineke Zijlstra", "Maatschappelijke opvang Leeuwarden", (Role.NETWERKPARTNER,), (FRL_SERIES,)),
-    DemoUser("casemanager@pi-veenhuizen.example", "Erik Mulder", "PI Veenhuizen", (Role.CASEMANAGER_PI,), (GRN_SERIES,)),
-    DemoUser("casemanager@gemeente-groningen.example", "Yvonne Smit", "Gemeente Groningen", (Role.CASEMANAGER_EXTERN,), (GRN_SERIES,)),
+    DemoUser(
+        "gcn@leeuwarden.example",
+        "Anouk Postma",
+        "Gemeente Leeuwarden",
+        (Role.NETWERKPARTNER,),
+        (FRL_SERIES,),
+    ),
+    DemoUser(
+        "casemanager@leger-des-heils.example",
+        "Ruben Kramer",
+        "Leger des Heils Jeugdzorg & Reclassering",
+        (Role.CASEMANAGER_EXTERN,),
+        (FRL_SERIES,),
+    ),
+    DemoUser(
+        "wijkagent@politie.example",
+        "Klaas van der Meer",
+        "Politie Noord-Nederland",
+        (Role.NETWERKPARTNER,),
+        (FRL_SERIES,),
+    ),
+    DemoUser(
+        "opvang@mo-leeuwarden.example",
+        "Tineke Zijlstra",
+        "Maatschappelijke opvang Leeuwarden",
+        (Role.NETWERKPARTNER,),
+        (FRL_SERIES,),
+    ),
+    DemoUser(
+        "casemanager@pi-veenhuizen.example",
+        "Erik Mulder",
+        "PI Veenhuizen",
+        (Role.CASEMANAGER_PI,),
+        (GRN_SERIES,),
+    ),
+    DemoUser(
+        "casemanager@gemeente-groningen.example",
+        "Yvonne Smit",
+        "Gemeente Groningen",
+        (Role.CASEMANAGER_EXTERN,),
+        (GRN_SERIES,),
+    ),
 ]
 
-FRL_GEMEENTEN = [("GM0080", 45), ("GM1900", 12), ("GM0090", 10), ("GM0074", 8), ("GM1970", 6), ("GM1949", 5), ("GM1940", 5), ("GM0737", 4), ("GM0072", 3), ("GM0098", 2)]
-GRN_GEMEENTEN = [("GM0014", 60), ("GM1952", 12), ("GM1895", 8), ("GM1979", 8), ("GM1966", 6), ("GM1969", 6)]
-FRL_PIS = [("PI Leeuwarden", 60), ("PI Veenhuizen locatie Norgerhaven", 12), ("PI Veenhuizen locatie Esserheem", 8), ("PI Zwolle", 8), ("PI Lelystad", 6), ("PI Vught", 3), ("Justitieel Complex Schiphol", 3)]
-GRN_PIS = [("PI Veenhuizen locatie Norgerhaven", 35), ("PI Veenhuizen locatie Esserheem", 20), ("PI Leeuwarden", 25), ("PI Zwolle", 12), ("PI Almelo", 8)]
-TITLES = [("voorlopige hechtenis", 45), ("gevangenisstraf", 40), ("ISD", 5), ("vervangende hechtenis", 10)]
+FRL_GEMEENTEN = [
+    ("GM0080", 45),
+    ("GM1900", 12),
+    ("GM0090", 10),
+    ("GM0074", 8),
+    ("GM1970", 6),
+    ("GM1949", 5),
+    ("GM1940", 5),
+    ("GM0737", 4),
+    ("GM0072", 3),
+    ("GM0098", 2),
+]
+GRN_GEMEENTEN = [
+    ("GM0014", 60),
+    ("GM1952", 12),
+    ("GM1895", 8),
+    ("GM1979", 8),
+    ("GM1966", 6),
+    ("GM1969", 6),
+]
+FRL_PIS = [
+    ("PI Leeuwarden", 60),
+    ("PI Veenhuizen locatie Norgerhaven", 12),
+    ("PI Veenhuizen locatie Esserheem", 8),
+    ("PI Zwolle", 8),
+    ("PI Lelystad", 6),
+    ("PI Vught", 3),
+    ("Justitieel Complex Schiphol", 3),
+]
+GRN_PIS = [
+    ("PI Veenhuizen locatie Norgerhaven", 35),
+    ("PI Veenhuizen locatie Esserheem", 20),
+    ("PI Leeuwarden", 25),
+    ("PI Zwolle", 12),
+    ("PI Almelo", 8),
+]
+TITLES = [
+    ("voorlopige hechtenis", 45),
+    ("gevangenisstraf", 40),
+    ("ISD", 5),
+    ("vervangende hechtenis", 10),
+]
 
 
 @functools.cache
@@ -127,10 +248,14 @@ async def load_regions(session: AsyncSession) -> dict[str, Region]:
     return regions
 
 
-async def load_demo(session: AsyncSession, today: dt.date | None = None, cases_per_region: tuple[int, int] = (26, 14)) -> dict[str, int]:
+async def load_demo(
+    session: AsyncSession,
+    today: dt.date | None = None,
+    cases_per_region: tuple[int, int] = (26, 14),
+) -> dict[str, int]:
     """Create the demo world; call only on an empty database."""
-    today = today or dt.date.today()
-    rng = random.Random(SEED)
+    today = today or dt.datetime.now(ZoneInfo("Europe/Amsterdam")).date()
+    rng = random.Random(SEED)  # noqa: S311 - synthetic demo data, reproducible on purpose
     fake = Faker("nl_NL")
     fake.seed_instance(SEED)
     await load_reference_data(session)
@@ -153,22 +278,55 @@ async def load_demo(session: AsyncSession, today: dt.date | None = None, cases_p
     users: dict[str, User] = {}
     for spec in USERS:
         users[spec.email] = await accounts.create_user(
-            session, email=spec.email, name=spec.name, organisation_id=orgs[spec.organisation].id,
-            roles=set(spec.roles), password_hash=demo_password_hash(), is_demo=True,
+            session,
+            email=spec.email,
+            name=spec.name,
+            organisation_id=orgs[spec.organisation].id,
+            roles=set(spec.roles),
+            password_hash=demo_password_hash(),
+            is_demo=True,
         )
 
     series: dict[str, MeetingSeries] = {}
     for name, region_code, chair, members in (
-        (FRL_SERIES, "FRL", "coordinator@fryslan.zvh.example", [
-            "Zorg- en Veiligheidshuis Fryslân", "PI Leeuwarden", "Reclassering Nederland", "GGZ Friesland",
-            "Gemeente Leeuwarden", "Gemeente Súdwest-Fryslân", "Leger des Heils Jeugdzorg & Reclassering",
-            "Politie Noord-Nederland", "Maatschappelijke opvang Leeuwarden", "Schuldhulpverlening Fryslân",
-            "Verslavingszorg Noord Nederland (SVG)"]),
-        (GRN_SERIES, "GRN", "coordinator@groningen.zvh.example", [
-            "Zorg- en Veiligheidshuis Groningen", "PI Veenhuizen", "Reclassering Nederland", "Gemeente Groningen", "Lentis",
-            "Politie Noord-Nederland"]),
+        (
+            FRL_SERIES,
+            "FRL",
+            "coordinator@fryslan.zvh.example",
+            [
+                "Zorg- en Veiligheidshuis Fryslân",
+                "PI Leeuwarden",
+                "Reclassering Nederland",
+                "GGZ Friesland",
+                "Gemeente Leeuwarden",
+                "Gemeente Súdwest-Fryslân",
+                "Leger des Heils Jeugdzorg & Reclassering",
+                "Politie Noord-Nederland",
+                "Maatschappelijke opvang Leeuwarden",
+                "Schuldhulpverlening Fryslân",
+                "Verslavingszorg Noord Nederland (SVG)",
+            ],
+        ),
+        (
+            GRN_SERIES,
+            "GRN",
+            "coordinator@groningen.zvh.example",
+            [
+                "Zorg- en Veiligheidshuis Groningen",
+                "PI Veenhuizen",
+                "Reclassering Nederland",
+                "Gemeente Groningen",
+                "Lentis",
+                "Politie Noord-Nederland",
+            ],
+        ),
     ):
-        s = MeetingSeries(region_id=regions[region_code].id, name=name, kind=SeriesKind.INSTROOMOVERLEG, chair_id=users[chair].id)
+        s = MeetingSeries(
+            region_id=regions[region_code].id,
+            name=name,
+            kind=SeriesKind.INSTROOMOVERLEG,
+            chair_id=users[chair].id,
+        )
         session.add(s)
         await session.flush()
         for org_name in members:
@@ -176,7 +334,9 @@ async def load_demo(session: AsyncSession, today: dt.date | None = None, cases_p
         series[name] = s
     for spec in USERS:
         for series_name in spec.series:
-            session.add(SeriesMember(series_id=series[series_name].id, user_id=users[spec.email].id))
+            session.add(
+                SeriesMember(series_id=series[series_name].id, user_id=users[spec.email].id)
+            )
     await session.flush()
 
     created = 0
@@ -186,30 +346,51 @@ async def load_demo(session: AsyncSession, today: dt.date | None = None, cases_p
     ):
         region = regions[region_code]
         for index in range(count):
-            created += await _demo_case(session, rng, fake, today, region, gemeenten, pis, institutions, users, index)
+            created += await _demo_case(
+                session, rng, fake, today, region, gemeenten, pis, institutions, users, index
+            )
     await session.flush()
     return {"organisaties": len(orgs), "gebruikers": len(users), "casussen": created}
 
 
 async def _demo_case(
-    session: AsyncSession, rng: random.Random, fake: Faker, today: dt.date, region: Region,
-    gemeenten: list[tuple[str, int]], pis: list[tuple[str, int]], institutions: dict[str, Institution],
-    users: dict[str, User], index: int,
+    session: AsyncSession,
+    rng: random.Random,
+    fake: Faker,
+    today: dt.date,
+    region: Region,
+    gemeenten: list[tuple[str, int]],
+    pis: list[tuple[str, int]],
+    institutions: dict[str, Institution],
+    users: dict[str, User],
+    index: int,
 ) -> int:
     male = rng.random() < 0.9  # about nine in ten detainees are men
     first = fake.first_name_male() if male else fake.first_name_female()
     prefix = rng.choice(["", "", "", "", "de", "van", "van der", "van den"])
     last = fake.last_name().split(" ")[-1]
     birth = today - dt.timedelta(days=rng.randint(18 * 365, 62 * 365))
-    person = Person(bsn=make_bsn(rng), first_names=first, prefix=prefix, last_name=last.capitalize(), birth_date=birth)
+    person = Person(
+        bsn=make_bsn(rng),
+        first_names=first,
+        prefix=prefix,
+        last_name=last.capitalize(),
+        birth_date=birth,
+    )
     session.add(person)
     await session.flush()
 
     # Most cases are new this month (they feed the agenda); some older, some released.
     phase = rng.random()
-    entered = today - dt.timedelta(days=rng.randint(1, 20) if phase < 0.55 else rng.randint(21, 200))
+    entered = today - dt.timedelta(
+        days=rng.randint(1, 20) if phase < 0.55 else rng.randint(21, 200)
+    )
     title = _weighted(rng, TITLES)
-    expected: dt.date | None = None if title == "voorlopige hechtenis" and rng.random() < 0.7 else entered + dt.timedelta(days=rng.randint(25, 540))
+    expected: dt.date | None = (
+        None
+        if title == "voorlopige hechtenis" and rng.random() < 0.7
+        else entered + dt.timedelta(days=rng.randint(25, 540))
+    )
     released: dt.date | None = None
     if phase > 0.82 and entered < today - dt.timedelta(days=40):
         released = today - dt.timedelta(days=rng.randint(1, 45))
@@ -228,7 +409,11 @@ async def _demo_case(
     pi_contact = (
         (pi_user.name, pi_user.email, "058 - 123 45 67")
         if pi_name == "PI Leeuwarden" and pi_user and rng.random() < 0.6
-        else ((fake.name(), f"{fake.user_name()}@dji.example", fake.phone_number()) if rng.random() < 0.5 else ("", "", ""))
+        else (
+            (fake.name(), f"{fake.user_name()}@dji.example", fake.phone_number())
+            if rng.random() < 0.5
+            else ("", "", "")
+        )
     )
     case = Case(
         reference=await next_case_reference(session, region.id, entered.year),
@@ -248,8 +433,13 @@ async def _demo_case(
     await session.flush()
     session.add(
         DetentionPeriod(
-            case_id=case.id, institution_id=institutions[pi_name].id, institution_name=pi_name,
-            entered_on=entered, expected_release_on=expected, released_on=released, title=title,
+            case_id=case.id,
+            institution_id=institutions[pi_name].id,
+            institution_name=pi_name,
+            entered_on=entered,
+            expected_release_on=expected,
+            released_on=released,
+            title=title,
         )
     )
     if region.code == "FRL" and entered < today - dt.timedelta(days=21) and rng.random() < 0.7:
@@ -257,7 +447,9 @@ async def _demo_case(
         session.add(
             Pairing(
                 case_id=case.id,
-                internal_user_id=users["casemanager@pi-leeuwarden.example"].id if pi_name == "PI Leeuwarden" else None,
+                internal_user_id=users["casemanager@pi-leeuwarden.example"].id
+                if pi_name == "PI Leeuwarden"
+                else None,
                 internal_contact=pi_contact[0],
                 external_user_id=users[externals[index % 2]].id,
             )

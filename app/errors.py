@@ -39,13 +39,19 @@ MESSAGES: dict[int, tuple[str, str]] = {
     409: ("Conflict", "De gegevens zijn intussen gewijzigd. Laad de pagina opnieuw."),
     413: ("Bestand te groot", "Het bestand is groter dan toegestaan."),
     422: ("Ongeldige invoer", "De gegevens in uw verzoek konden niet worden verwerkt."),
-    429: ("Te veel verzoeken", "U heeft te veel verzoeken gedaan. Wacht even en probeer het opnieuw."),
+    429: (
+        "Te veel verzoeken",
+        "U heeft te veel verzoeken gedaan. Wacht even en probeer het opnieuw.",
+    ),
     500: (
         "Er ging iets mis",
         "Er is een fout opgetreden aan onze kant. Er is niets opgeslagen van uw laatste handeling. "
         "Probeer het opnieuw; blijft het misgaan, neem dan contact op met de beheerder.",
     ),
-    503: ("Tijdelijk niet beschikbaar", "De dienst is tijdelijk niet beschikbaar. Probeer het straks opnieuw."),
+    503: (
+        "Tijdelijk niet beschikbaar",
+        "De dienst is tijdelijk niet beschikbaar. Probeer het straks opnieuw.",
+    ),
 }
 
 
@@ -67,7 +73,12 @@ def _errors_of(exc: HTTPException) -> list[dict[str, Any]]:
     return []
 
 
-def _json(status: int, detail: str, errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None) -> Response[Any]:
+def _json(
+    status: int,
+    detail: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
     return Response(
         {"detail": detail, "errors": errors or []},
         status_code=status,
@@ -79,7 +90,9 @@ def _json(status: int, detail: str, errors: list[dict[str, Any]] | None = None, 
 def _page(request: Request[Any, Any, Any], status: int, detail: str | None = None) -> Response[Any]:
     title, text = MESSAGES.get(status, MESSAGES[500] if status >= 500 else MESSAGES[400])
     principal = request.state.get("principal")
-    template = "errors/_error.html" if request.headers.get("hx-request") == "true" else "errors/error.html"
+    template = (
+        "errors/_error.html" if request.headers.get("hx-request") == "true" else "errors/error.html"
+    )
     return Template(
         template_name=template,
         context={
@@ -105,7 +118,11 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
     api = is_api_path(request.url.path)
     if isinstance(exc, NotAuthenticatedError | NotAuthorizedException) or status == 401:
         if api:
-            return _json(401, "Niet ingelogd: stuur een geldig token mee (Authorization: Bearer …).", headers={"WWW-Authenticate": "Bearer"})
+            return _json(
+                401,
+                "Niet ingelogd: stuur een geldig token mee (Authorization: Bearer …).",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
         target = "/inloggen?volgende=" + quote(request.url.path, safe="/")
         if request.headers.get("hx-request") == "true":
             return Response(b"", status_code=401, headers={"HX-Redirect": target})
@@ -129,14 +146,19 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
 
 def _is_dutch(text: str) -> bool:
     """Our own HTTPExceptions carry Dutch details; the framework's English ones are replaced."""
-    return bool(text) and text not in {
-        "Internal Server Error",
-        "Bad Request",
-        "Not Found",
-        "Method Not Allowed",
-        "Request Entity Too Large",
-        "Too Many Requests",
-    } and not text.startswith(("Request body", "Method ", "Expected "))
+    return (
+        bool(text)
+        and text
+        not in {
+            "Internal Server Error",
+            "Bad Request",
+            "Not Found",
+            "Method Not Allowed",
+            "Request Entity Too Large",
+            "Too Many Requests",
+        }
+        and not text.startswith(("Request body", "Method ", "Expected "))
+    )
 
 
 def internal_error_handler(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:

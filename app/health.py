@@ -35,7 +35,9 @@ async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         except Exception:
             redis_state = "onbereikbaar"
     checks["redis"] = redis_state
-    checks["jobs"] = request.app.state.get("jobs_state", "in dit proces" if settings.run_jobs_in_process else "arq-worker")
+    checks["jobs"] = request.app.state.get(
+        "jobs_state", "in dit proces" if settings.run_jobs_in_process else "arq-worker"
+    )
     body = {"status": "ok" if ok else "error", **checks}
     return Response(body, status_code=200 if ok else 503)
 

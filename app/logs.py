@@ -13,7 +13,6 @@ from typing import Any
 
 import structlog
 
-
 _INCLUDE_MESSAGES = False
 
 
@@ -28,11 +27,17 @@ def _safe_exception(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str
         if exc_type is not None:
             event["exc_type"] = f"{exc_type.__module__}.{exc_type.__qualname__}"
             frames = traceback.extract_tb(tb)[-8:]
-            event["frames"] = [f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}:{f.name}" for f in frames]
-            if _INCLUDE_MESSAGES:  # LOG_LEVEL=DEBUG on a development machine with synthetic data only
+            event["frames"] = [
+                f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}:{f.name}" for f in frames
+            ]
+            if (
+                _INCLUDE_MESSAGES
+            ):  # LOG_LEVEL=DEBUG on a development machine with synthetic data only
                 event["exc_message"] = str(_exc)
                 if _exc is not None and _exc.__context__ is not None:
-                    event["exc_context"] = f"{type(_exc.__context__).__qualname__}: {_exc.__context__}"
+                    event["exc_context"] = (
+                        f"{type(_exc.__context__).__qualname__}: {_exc.__context__}"
+                    )
     return event
 
 
@@ -48,7 +53,9 @@ def configure_logging(level: str = "INFO", json_output: bool = False) -> None:
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if json_output
-        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+        else structlog.dev.ConsoleRenderer(
+            colors=False, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[*processors, renderer],
@@ -57,8 +64,17 @@ def configure_logging(level: str = "INFO", json_output: bool = False) -> None:
         cache_logger_on_first_use=False,
     )
     # Libraries log through stdlib logging; keep them quiet and free of request lines with queries.
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s")
-    for noisy in ("uvicorn.access", "sqlalchemy.engine", "aiosqlite", "asyncio"):
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
+    )
+    for noisy in (
+        "uvicorn.access",
+        "sqlalchemy.engine",
+        "aiosqlite",
+        "asyncio",
+        "httpx",
+        "httpcore",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

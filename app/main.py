@@ -61,9 +61,19 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.settings = settings
         app.state.engine = engine
         app.state.session_factory = session_factory(engine)
+        redis_client = None
+        if settings.redis_url:
+            from redis.asyncio import Redis
+
+            redis_client = Redis.from_url(
+                settings.redis_url, socket_connect_timeout=2, socket_timeout=5
+            )
+            app.state.redis = redis_client
         try:
             yield
         finally:
+            if redis_client is not None:
+                await redis_client.aclose()
             await engine.dispose()
 
     route_handlers: list[Any] = [
@@ -73,7 +83,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *case_routes.ROUTES,
         *admin_routes.ROUTES,
         create_static_files_router(
-            path="/static", directories=[ROOT / "static"], include_in_schema=False, opt={"public": True}
+            path="/static",
+            directories=[ROOT / "static"],
+            include_in_schema=False,
+            opt={"public": True},
         ),
     ]
     app = Litestar(
@@ -109,11 +122,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             openapi_router=Router(path="/api/schema", route_handlers=[], opt={"public": True}),
             components=Components(
                 security_schemes={
-                    "bearer": SecurityScheme(type="http", scheme="bearer", description="Token uit POST /api/v1/auth/token of een API-sleutel")
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="Token uit POST /api/v1/auth/token of een API-sleutel",
+                    )
                 }
             ),
         ),
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
+        logging_config=None,  # app/logs.py configures structlog; no framework handlers on the root logger
         debug=False,
     )
     return app

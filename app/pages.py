@@ -13,7 +13,9 @@ from app.web import page
 
 @get("/privacy", include_in_schema=False, opt={"public": True})
 async def privacy(request: Request[Any, Any, Any], maybe_principal: MaybeUser) -> Template:
-    return page(request, "privacy.html", principal=maybe_principal, title="Privacy en bewaartermijnen")
+    return page(
+        request, "privacy.html", principal=maybe_principal, title="Privacy en bewaartermijnen"
+    )
 
 
 ROUTES = [privacy]

@@ -75,7 +75,9 @@ class Settings:
         base_url = _env("BASE_URL", f"http://{_env('HOST', '127.0.0.1')}:{_env('PORT', '8000')}")
         values: dict[str, object] = {
             "app_env": app_env,
-            "database_url": _env("DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'ketentafel.db'}"),
+            "database_url": _env(
+                "DATABASE_URL", f"sqlite+aiosqlite:///{data_dir / 'ketentafel.db'}"
+            ),
             "redis_url": _env("REDIS_URL", ""),
             "host": _env("HOST", "127.0.0.1"),
             "port": int(_env("PORT", "8000")),
@@ -104,7 +106,13 @@ class Settings:
         }
         values.update(overrides)
         if "secret_key" not in values:
-            values["secret_key"] = _secret_key(Path(str(values["data_dir"])), os.environ.get("SECRET_KEY"))
-        if app_env == "production" and not os.environ.get("SECRET_KEY") and "secret_key" not in overrides:
+            values["secret_key"] = _secret_key(
+                Path(str(values["data_dir"])), os.environ.get("SECRET_KEY")
+            )
+        if (
+            app_env == "production"
+            and not os.environ.get("SECRET_KEY")
+            and "secret_key" not in overrides
+        ):
             raise RuntimeError("SECRET_KEY must be set when APP_ENV=production")
         return cls(**values)  # type: ignore[arg-type]

@@ -78,7 +78,9 @@ def navigation(p: Principal | None) -> list[NavItem]:
     if p is None or p.is_api_key:
         return []
     items: list[NavItem] = []
-    working = p.has(Role.COORDINATOR, Role.CASEMANAGER_PI, Role.CASEMANAGER_EXTERN, Role.NETWERKPARTNER)
+    working = p.has(
+        Role.COORDINATOR, Role.CASEMANAGER_PI, Role.CASEMANAGER_EXTERN, Role.NETWERKPARTNER
+    )
     if p.member_series_ids or p.coordinator_region_ids:
         items.append(NavItem("overleggen", "Overleggen", "/overleggen"))
     if working:

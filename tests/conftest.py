@@ -37,7 +37,15 @@ from app.settings import ROOT, Settings
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
 CHROMIUM = next(
-    (p for p in (os.environ.get("CHROMIUM_PATH", ""), "/usr/bin/chromium", "/usr/bin/chromium-browser") if p and Path(p).exists()),
+    (
+        p
+        for p in (
+            os.environ.get("CHROMIUM_PATH", ""),
+            "/usr/bin/chromium",
+            "/usr/bin/chromium-browser",
+        )
+        if p and Path(p).exists()
+    ),
     "",
 )
 TEST_SECRET = "test-secret-key-for-the-suite-only"
@@ -74,7 +82,11 @@ class PgDatabases:
     def build_templates(self) -> None:
         for name, demo in (("empty", False), ("demo", True)):
             db = f"kt_tmpl_{name}_{worker_id()}"
-            asyncio.run(_pg_execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', f'CREATE DATABASE "{db}"'))
+            asyncio.run(
+                _pg_execute(
+                    f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)', f'CREATE DATABASE "{db}"'
+                )
+            )
             url = pg_url_for(db)
             migrate(settings_for(url, Path("/tmp")))
             asyncio.run(_load(url, demo))
@@ -91,24 +103,27 @@ class PgDatabases:
         return db
 
     def drop_later(self, db: str) -> None:
-        self.dropper.submit(asyncio.run, _pg_execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)'))
+        self.dropper.submit(
+            asyncio.run, _pg_execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
+        )
 
     def close(self) -> None:
         self.dropper.shutdown(wait=True)
 
 
 def settings_for(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
-    return Settings.from_env(
-        database_url=database_url,
-        data_dir=data_dir,
-        outbox_dir=data_dir / "outbox",
-        secret_key=TEST_SECRET,
-        base_url="http://testserver.local",
-        redis_url="",
-        run_jobs_in_process=False,
-        log_level=os.environ.get("TEST_LOG_LEVEL", "WARNING"),
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "outbox_dir": data_dir / "outbox",
+        "secret_key": TEST_SECRET,
+        "base_url": "http://testserver.local",
+        "redis_url": "",
+        "run_jobs_in_process": False,
+        "log_level": os.environ.get("TEST_LOG_LEVEL", "WARNING"),
+    }
+    values.update(overrides)
+    return Settings.from_env(**values)
 
 
 async def _load(database_url: str, demo: bool) -> None:
@@ -212,7 +227,9 @@ async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncS
 # ---------------------------------------------------------------- helpers
 
 
-async def login(client: AsyncTestClient[Litestar], email: str, password: str = "demo-wachtwoord") -> None:
+async def login(
+    client: AsyncTestClient[Litestar], email: str, password: str = "demo-wachtwoord"
+) -> None:
     page = await client.get("/inloggen")
     csrf = page.cookies.get("kt_csrf") or client.cookies.get("kt_csrf")
     response = await client.post(
@@ -224,7 +241,9 @@ async def login(client: AsyncTestClient[Litestar], email: str, password: str = "
     assert "kt_sessie" in client.cookies
 
 
-async def api_token(client: AsyncTestClient[Litestar], email: str, password: str = "demo-wachtwoord") -> dict[str, str]:
+async def api_token(
+    client: AsyncTestClient[Litestar], email: str, password: str = "demo-wachtwoord"
+) -> dict[str, str]:
     response = await client.post("/api/v1/auth/token", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['token']}"}
@@ -266,7 +285,9 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if not TEST_REDIS_URL:
         skipped_suites.append("Redis (TEST_REDIS_URL is niet gezet)")
     if not CHROMIUM:
-        skipped_suites.append("browser (geen Chromium gevonden; zet CHROMIUM_PATH of installeer chromium)")
+        skipped_suites.append(
+            "browser (geen Chromium gevonden; zet CHROMIUM_PATH of installeer chromium)"
+        )
     terminalreporter.write_sep("=", "suites")
     terminalreporter.write_line(
         f"geslaagd: {counts['sqlite']} op SQLite, {counts['postgresql']} op PostgreSQL, "
@@ -278,7 +299,14 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if worker_id() == "main":
         report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_text(
-            json.dumps({"passed": counts, "skipped_suites": skipped_suites, "exitstatus": int(exitstatus), "at": dt.datetime.now(dt.UTC).isoformat()})
+            json.dumps(
+                {
+                    "passed": counts,
+                    "skipped_suites": skipped_suites,
+                    "exitstatus": int(exitstatus),
+                    "at": dt.datetime.now(dt.UTC).isoformat(),
+                }
+            )
         )
 
 
@@ -286,4 +314,4 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 def chromium_path() -> Iterator[str]:
     if not CHROMIUM:
         pytest.skip("browser-suite overgeslagen: geen Chromium gevonden")
-    yield CHROMIUM
+    return CHROMIUM

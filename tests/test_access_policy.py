@@ -86,7 +86,10 @@ async def test_case_access_table_by_api(
             assert response.json()["person"]["last_name"] == case.person.last_name
 
 
-@pytest.mark.parametrize(("email", "region", "rule"), [row for row in TABLE if row[0] in (COORDINATOR_FRL, COORDINATOR_GRN, GEMEENTE_LWD)])
+@pytest.mark.parametrize(
+    ("email", "region", "rule"),
+    [row for row in TABLE if row[0] in (COORDINATOR_FRL, COORDINATOR_GRN, GEMEENTE_LWD)],
+)
 async def test_case_access_table_by_page(
     client: AsyncTestClient[Litestar],
     sessions: async_sessionmaker[AsyncSession],
@@ -105,7 +108,9 @@ async def test_case_access_table_by_page(
             assert case.person.full_name in response.text
         else:
             assert case.person.full_name not in response.text
-        assert (f'href="/casussen/{case.id}"' in listing) == allowed or listing.count("kt-row-link") >= 50
+        assert (f'href="/casussen/{case.id}"' in listing) == allowed or listing.count(
+            "kt-row-link"
+        ) >= 50
 
 
 async def test_groningen_coordinator_sees_nothing_of_fryslan(
@@ -183,7 +188,11 @@ async def test_every_case_view_leaves_an_audit_record(
     refused = await api_token(client, COORDINATOR_GRN)
     assert (await client.get(f"/api/v1/cases/{case.id}", headers=refused)).status_code == 404
     async with sessions() as s:
-        events = (await s.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id))).all()
+        events = (
+            await s.scalars(
+                select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
+            )
+        ).all()
         users = {u.id: u.email for u in (await s.scalars(select(User))).unique().all()}
     assert [(e.action, users[e.user_id], e.channel) for e in events] == [
         ("case.viewed", COORDINATOR_FRL, "web"),

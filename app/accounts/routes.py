@@ -63,8 +63,14 @@ async def login_form(
     if maybe_principal is not None:
         return Redirect(safe_next(volgende) or home_for(maybe_principal), status_code=303)
     return page(
-        request, "accounts/login.html", principal=None, title="Inloggen",
-        next=safe_next(volgende) or "", email="", error=None, logged_out=bool(uitgelogd),
+        request,
+        "accounts/login.html",
+        principal=None,
+        title="Inloggen",
+        next=safe_next(volgende) or "",
+        email="",
+        error=None,
+        logged_out=bool(uitgelogd),
     )
 
 
@@ -76,8 +82,15 @@ async def login(request: Request[Any, Any, Any], db: DB, data: FormData) -> Resp
     target = safe_next(data.get("volgende"))
     if not email or not password:
         return page(
-            request, "accounts/login.html", principal=None, title="Inloggen", status_code=400,
-            next=target or "", email=email, error="Vul uw e-mailadres en wachtwoord in.", logged_out=False,
+            request,
+            "accounts/login.html",
+            principal=None,
+            title="Inloggen",
+            status_code=400,
+            next=target or "",
+            email=email,
+            error="Vul uw e-mailadres en wachtwoord in.",
+            logged_out=False,
         )
     result = await services.authenticate(
         db, email, password, client_ip(request), demo_allowed=settings.demo_allowed
@@ -85,9 +98,15 @@ async def login(request: Request[Any, Any, Any], db: DB, data: FormData) -> Resp
     if result.user is None:
         await db.commit()  # keep the failed attempt for throttling
         return page(
-            request, "accounts/login.html", principal=None, title="Inloggen",
+            request,
+            "accounts/login.html",
+            principal=None,
+            title="Inloggen",
             status_code=429 if result.error == services.THROTTLED else 400,
-            next=target or "", email=email, error=result.error, logged_out=False,
+            next=target or "",
+            email=email,
+            error=result.error,
+            logged_out=False,
         )
     # A new session id on every login; any session the browser carried before ends here.
     old = read_session_token(settings, request.cookies.get(SESSION_COOKIE))
@@ -103,7 +122,9 @@ async def login(request: Request[Any, Any, Any], db: DB, data: FormData) -> Resp
 
 
 @post("/uitloggen", include_in_schema=False, opt={"public": True})
-async def logout(request: Request[Any, Any, Any], db: DB, maybe_principal: MaybeUser) -> Response[Any]:
+async def logout(
+    request: Request[Any, Any, Any], db: DB, maybe_principal: MaybeUser
+) -> Response[Any]:
     settings: Settings = request.app.state.settings
     if maybe_principal is not None and maybe_principal.session_id is not None:
         await services.end_session(db, maybe_principal.session_id)
@@ -132,8 +153,16 @@ async def _profile_page(
         raise HTTPException(status_code=404)
     url = services.calendar_url(user, settings.base_url, settings.secret_key)
     return page(
-        request, "accounts/profile.html", principal=principal, title="Mijn profiel", active="",
-        user=user, calendar_url=url, error=error, notice=notice, status_code=status_code,
+        request,
+        "accounts/profile.html",
+        principal=principal,
+        title="Mijn profiel",
+        active="",
+        user=user,
+        calendar_url=url,
+        error=error,
+        notice=notice,
+        status_code=status_code,
         roles=sorted(Role(r).label for r in user.roles),
     )
 
@@ -149,9 +178,17 @@ async def change_password(
     new = data.get("nieuw") or ""
     repeat = data.get("herhaling") or ""
     if not services.verify_password(user.password_hash, current):
-        return await _profile_page(request, db, principal, error="Uw huidige wachtwoord klopt niet.", status_code=400)
+        return await _profile_page(
+            request, db, principal, error="Uw huidige wachtwoord klopt niet.", status_code=400
+        )
     if new != repeat:
-        return await _profile_page(request, db, principal, error="De twee nieuwe wachtwoorden zijn niet gelijk.", status_code=400)
+        return await _profile_page(
+            request,
+            db,
+            principal,
+            error="De twee nieuwe wachtwoorden zijn niet gelijk.",
+            status_code=400,
+        )
     problem = services.password_problem(new)
     if problem:
         return await _profile_page(request, db, principal, error=problem, status_code=400)
@@ -164,7 +201,9 @@ async def change_password(
 
 
 @post("/api/v1/auth/token", tags=["account"], status_code=200, opt={"public": True})
-async def api_token(request: Request[Any, Any, Any], db: DB, data: JSONBody[TokenRequest]) -> Response[Any]:
+async def api_token(
+    request: Request[Any, Any, Any], db: DB, data: JSONBody[TokenRequest]
+) -> Response[Any]:
     """Exchange e-mail and password for a bearer token (valid for API_TOKEN_HOURS)."""
     settings: Settings = request.app.state.settings
     result = await services.authenticate(
@@ -195,7 +234,9 @@ async def api_me(request: Request[Any, Any, Any], db: DB, principal: CurrentUser
         name=principal.name,
         email=principal.email,
         organisation=OrganisationOut(
-            id=principal.organisation_id, name=principal.organisation_name, kind=str(principal.organisation_kind)
+            id=principal.organisation_id,
+            name=principal.organisation_name,
+            kind=str(principal.organisation_kind),
         ),
         roles=sorted(str(r) for r in principal.roles),
         calendar_url=url,

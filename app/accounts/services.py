@@ -184,7 +184,7 @@ async def session_user(session: AsyncSession, token: str) -> tuple[UserSession, 
 
 # ---------------------------------------------------------------- bearer tokens
 
-TOKEN_PREFIX = "kt_"
+TOKEN_PREFIX = "kt_"  # noqa: S105 - a recognisable prefix, not a secret
 
 
 def _new_token_value() -> tuple[str, str]:
@@ -229,7 +229,9 @@ async def token_owner(session: AsyncSession, value: str) -> ApiToken | None:
     now = utcnow()
     row = (
         await session.scalars(
-            select(ApiToken).where(ApiToken.token_hash == sha256(value), ApiToken.revoked_at.is_(None))
+            select(ApiToken).where(
+                ApiToken.token_hash == sha256(value), ApiToken.revoked_at.is_(None)
+            )
         )
     ).one_or_none()
     if row is None or (row.expires_at is not None and row.expires_at <= now):

@@ -67,12 +67,14 @@ class AuditFilters:
     page: int = 1
 
 
-async def audit_query(session: AsyncSession, p: Principal, f: AuditFilters) -> Select[tuple[AuditEvent]]:
+async def audit_query(session: AsyncSession, p: Principal, f: AuditFilters) -> Select[AuditEvent]:
     stmt = select(AuditEvent)
     regions = p.admin_region_ids
     if regions is not None:
         scoped_users = select(User.id).where(users_in_scope(p))
-        stmt = stmt.where(or_(AuditEvent.region_id.in_(sorted(regions)), AuditEvent.user_id.in_(scoped_users)))
+        stmt = stmt.where(
+            or_(AuditEvent.region_id.in_(sorted(regions)), AuditEvent.user_id.in_(scoped_users))
+        )
     if f.person.strip():
         term = f.person.strip()
         digits = normalise_bsn(term)
@@ -82,7 +84,9 @@ async def audit_query(session: AsyncSession, p: Principal, f: AuditFilters) -> S
         else:
             case_person = select(Case.person_id).where(Case.reference == term.upper())
             stmt = stmt.where(
-                or_(AuditEvent.case_reference == term.upper(), AuditEvent.person_id.in_(case_person))
+                or_(
+                    AuditEvent.case_reference == term.upper(), AuditEvent.person_id.in_(case_person)
+                )
             )
     if f.user_id:
         stmt = stmt.where(AuditEvent.user_id == f.user_id)
@@ -97,7 +101,18 @@ async def audit_query(session: AsyncSession, p: Principal, f: AuditFilters) -> S
     return stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
 
 
-CSV_HEADER = ["tijdstip", "gebruiker_id", "door", "handeling", "casus", "object", "velden", "kanaal", "ip-adres", "verzoek-id"]
+CSV_HEADER = [
+    "tijdstip",
+    "gebruiker_id",
+    "door",
+    "handeling",
+    "casus",
+    "object",
+    "velden",
+    "kanaal",
+    "ip-adres",
+    "verzoek-id",
+]
 
 
 def audit_csv(events: list[AuditEvent]) -> str:

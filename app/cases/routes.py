@@ -70,18 +70,34 @@ async def case_list(
     if q.strip():
         audit_log.record(db, audit, "cases.searched", object_type="case_list", fields=["search"])
     institutions = (await db.scalars(select(Institution).order_by(Institution.name))).all()
-    template = "cases/_case_rows.html" if request.headers.get("hx-request") == "true" else "cases/list.html"
+    template = (
+        "cases/_case_rows.html"
+        if request.headers.get("hx-request") == "true"
+        else "cases/list.html"
+    )
     return page(
-        request, template, principal=principal, active="casussen", title="Casussen",
-        cases=cases, total=total, filters=filters, statuses=list(CaseStatus),
-        institutions=institutions, page_size=services.PAGE_SIZE,
+        request,
+        template,
+        principal=principal,
+        active="casussen",
+        title="Casussen",
+        cases=cases,
+        total=total,
+        filters=filters,
+        statuses=list(CaseStatus),
+        institutions=institutions,
+        page_size=services.PAGE_SIZE,
         may_search_bsn=services.may_search_bsn(principal),
     )
 
 
 @get("/casussen/{case_id:int}", include_in_schema=False)
 async def case_page(
-    request: Request[Any, Any, Any], db: DB, principal: CurrentUser, audit: Audit, case_id: FromPath[int]
+    request: Request[Any, Any, Any],
+    db: DB,
+    principal: CurrentUser,
+    audit: Audit,
+    case_id: FromPath[int],
 ) -> Template:
     case = await get_visible_case(db, principal, case_id)
     if case is None:
@@ -89,10 +105,18 @@ async def case_page(
     pairing = await services.current_pairing(db, case.id)
     show_bsn = services.may_see_bsn(principal)
     fields = [*VIEWED_FIELDS, "person.bsn"] if show_bsn else list(VIEWED_FIELDS)
-    audit_log.record(db, audit, "case.viewed", case=case, object_type="case", object_id=case.id, fields=fields)
+    audit_log.record(
+        db, audit, "case.viewed", case=case, object_type="case", object_id=case.id, fields=fields
+    )
     return page(
-        request, "cases/detail.html", principal=principal, active="casussen",
-        title=f"Casus {case.reference}", case=case, person=case.person, pairing=pairing,
+        request,
+        "cases/detail.html",
+        principal=principal,
+        active="casussen",
+        title=f"Casus {case.reference}",
+        case=case,
+        person=case.person,
+        pairing=pairing,
         bsn=case.person.bsn if show_bsn else mask_bsn(case.person.bsn),
         may_edit=may_edit_case(principal),
     )
@@ -103,20 +127,29 @@ async def case_page(
 
 @get("/api/v1/cases", tags=["casussen"], security=[{"bearer": []}])
 async def api_cases(
-    db: DB, principal: CurrentUser, audit: Audit, status: FromQuery[str] = "", q: FromQuery[str] = ""
+    db: DB,
+    principal: CurrentUser,
+    audit: Audit,
+    status: FromQuery[str] = "",
+    q: FromQuery[str] = "",
 ) -> list[CaseSummary]:
     """The cases the caller may see (`status`: open, nazorg, gesloten; `q`: name, reference or BSN)."""
     stmt = services.case_list_query(principal, services.CaseFilters(status=status, q=q[:100]))
     cases = (await db.scalars(stmt.limit(1000))).unique().all()
     if q.strip():
         audit_log.record(db, audit, "cases.searched", object_type="case_list", fields=["search"])
-    return [CaseSummary(id=c.id, reference=c.reference, region=c.region.name, status=str(c.status)) for c in cases]
+    return [
+        CaseSummary(id=c.id, reference=c.reference, region=c.region.name, status=str(c.status))
+        for c in cases
+    ]
 
 
 def _cm(user: User | None) -> CasemanagerOut | None:
     if user is None:
         return None
-    return CasemanagerOut(id=user.id, name=user.name, organisation=user.organisation.name, email=user.email)
+    return CasemanagerOut(
+        id=user.id, name=user.name, organisation=user.organisation.name, email=user.email
+    )
 
 
 async def case_detail_out(db: DB, case: Case) -> CaseDetail:
@@ -136,7 +169,9 @@ async def case_detail_out(db: DB, case: Case) -> CaseDetail:
         detention=DetentionOut(
             institution=period.institution_label,
             entered_on=period.entered_on.isoformat(),
-            expected_release_on=period.expected_release_on.isoformat() if period.expected_release_on else None,
+            expected_release_on=period.expected_release_on.isoformat()
+            if period.expected_release_on
+            else None,
             released_on=period.released_on.isoformat() if period.released_on else None,
             title=period.title,
         )
@@ -155,12 +190,22 @@ async def case_detail_out(db: DB, case: Case) -> CaseDetail:
 
 
 @get("/api/v1/cases/{case_id:int}", tags=["casussen"], security=[{"bearer": []}])
-async def api_case(db: DB, principal: CurrentUser, audit: Audit, case_id: FromPath[int]) -> CaseDetail:
+async def api_case(
+    db: DB, principal: CurrentUser, audit: Audit, case_id: FromPath[int]
+) -> CaseDetail:
     """A case the caller may see; 404 for any other id."""
     case = await get_visible_case(db, principal, case_id)
     if case is None:
         raise NotFoundError()
-    audit_log.record(db, audit, "case.viewed", case=case, object_type="case", object_id=case.id, fields=VIEWED_FIELDS)
+    audit_log.record(
+        db,
+        audit,
+        "case.viewed",
+        case=case,
+        object_type="case",
+        object_id=case.id,
+        fields=VIEWED_FIELDS,
+    )
     await db.refresh(case, ["periods"])
     return await case_detail_out(db, case)
 

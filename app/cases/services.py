@@ -53,7 +53,7 @@ def _search_condition(q: str, allow_bsn: bool) -> ColumnElement[bool]:
     return or_(func.lower(Person.last_name).like(like), full.like(like))
 
 
-def case_list_query(p: Principal, f: CaseFilters) -> Select[tuple[Case]]:
+def case_list_query(p: Principal, f: CaseFilters) -> Select[Case]:
     stmt = (
         select(Case)
         .join(Person, Person.id == Case.person_id)
@@ -72,9 +72,9 @@ def case_list_query(p: Principal, f: CaseFilters) -> Select[tuple[Case]]:
             )
         )
     if f.institution_id:
-        current = (
-            select(DetentionPeriod.case_id)
-            .where(DetentionPeriod.institution_id == f.institution_id, DetentionPeriod.released_on.is_(None))
+        current = select(DetentionPeriod.case_id).where(
+            DetentionPeriod.institution_id == f.institution_id,
+            DetentionPeriod.released_on.is_(None),
         )
         stmt = stmt.where(Case.id.in_(current))
     return stmt.order_by(Case.opened_on.desc(), Case.id.desc())
@@ -82,16 +82,22 @@ def case_list_query(p: Principal, f: CaseFilters) -> Select[tuple[Case]]:
 
 async def list_cases(session: AsyncSession, p: Principal, f: CaseFilters) -> tuple[list[Case], int]:
     stmt = case_list_query(p, f)
-    total = await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    total = (
+        await session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    )
     page = max(1, f.page)
-    rows = (await session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))).unique().all()
+    rows = (
+        (await session.scalars(stmt.limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))).unique().all()
+    )
     return list(rows), int(total)
 
 
 async def current_pairing(session: AsyncSession, case_id: int) -> Pairing | None:
     return (
         await session.scalars(
-            select(Pairing).where(Pairing.case_id == case_id, Pairing.ended_at.is_(None)).order_by(Pairing.id.desc())
+            select(Pairing)
+            .where(Pairing.case_id == case_id, Pairing.ended_at.is_(None))
+            .order_by(Pairing.id.desc())
         )
     ).first()
 

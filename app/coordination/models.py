@@ -32,8 +32,12 @@ class Pairing(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
-    internal_user: Mapped[User | None] = relationship(foreign_keys=[internal_user_id], lazy="joined")
-    external_user: Mapped[User | None] = relationship(foreign_keys=[external_user_id], lazy="joined")
+    internal_user: Mapped[User | None] = relationship(
+        foreign_keys=[internal_user_id], lazy="joined"
+    )
+    external_user: Mapped[User | None] = relationship(
+        foreign_keys=[external_user_id], lazy="joined"
+    )
     coordinator_user: Mapped[User | None] = relationship(
         foreign_keys=[coordinator_user_id], lazy="joined"
     )

@@ -45,7 +45,11 @@ async def load_reference_data(session: AsyncSession) -> dict[str, int]:
     for row in _rows("inrichtingen.csv"):
         if row["naam"] not in existing:
             aliases = [a.strip() for a in row["aliassen"].split("|") if a.strip()]
-            session.add(Institution(name=row["naam"], city=row["plaats"], address=row["adres"], aliases=aliases))
+            session.add(
+                Institution(
+                    name=row["naam"], city=row["plaats"], address=row["adres"], aliases=aliases
+                )
+            )
             added_i += 1
     await session.flush()
     return {"gemeenten": added_m, "inrichtingen": added_i}

@@ -1,0 +1,71 @@
+"""Screenshots of the main screens in Chromium: `make screenshots` writes them to screenshots/.
+
+Runs a real app process on a fresh copy of the demo database (SQLite) and logs in as the demo users.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from app.cli import migrate
+from app.settings import ROOT
+from tests.conftest import CHROMIUM, _load, settings_for
+from tests.live import LiveServer, browser_login, chromium, running
+
+OUT = ROOT / "screenshots"
+
+
+def shoot(page, name: str, full_page: bool = True) -> None:  # type: ignore[no-untyped-def]
+    path = OUT / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    print(f"  {path.relative_to(ROOT)}")
+
+
+def main() -> None:
+    executable = os.environ.get("CHROMIUM_PATH") or CHROMIUM
+    if not executable:
+        sys.exit("Geen Chromium gevonden (zet CHROMIUM_PATH).")
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        url = f"sqlite+aiosqlite:///{data / 'app.db'}"
+        migrate(settings_for(url, data))
+        asyncio.run(_load(url, demo=True))
+        with running(LiveServer(url, data)) as server, chromium(executable) as browser:
+            desktop = browser.new_context(viewport={"width": 1366, "height": 900})
+            page = desktop.new_page()
+            page.goto(f"{server.url}/inloggen")
+            shoot(page, "01-inloggen", full_page=False)
+            browser_login(page, server.url, "coordinator@fryslan.zvh.example")
+            page.goto(f"{server.url}/casussen")
+            shoot(page, "02-casussen")
+            page.locator("a.kt-row-link").first.click()
+            page.wait_for_load_state("networkidle")
+            shoot(page, "03-casus")
+            for name, path in extra_pages():
+                page.goto(f"{server.url}{path}")
+                page.wait_for_load_state("networkidle")
+                shoot(page, name)
+            phone = browser.new_context(
+                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+            )
+            mobile = phone.new_page()
+            browser_login(mobile, server.url, "coordinator@fryslan.zvh.example")
+            mobile.goto(f"{server.url}/casussen")
+            shoot(mobile, "90-telefoon-casussen", full_page=False)
+            admin = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
+            browser_login(admin, server.url, "beheer@fryslan.zvh.example")
+            admin.goto(f"{server.url}/beheer/audit")
+            shoot(admin, "80-beheer-audit")
+
+
+def extra_pages() -> list[tuple[str, str]]:
+    return []
+
+
+if __name__ == "__main__":
+    main()
