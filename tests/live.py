@@ -130,5 +130,5 @@ def browser_login(page: Any, base_url: str, email: str, password: str = "demo-wa
     page.goto(f"{base_url}/inloggen")
     page.get_by_label("E-mailadres").fill(email)
     page.get_by_label("Wachtwoord").fill(password)
-    page.get_by_role("button", name="Inloggen").click()
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Inloggen").click()

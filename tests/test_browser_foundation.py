@@ -49,15 +49,15 @@ def test_keyboard_only_login_and_case_navigation(live: LiveServer, browser: Any)
     page.keyboard.type("coordinator@fryslan.zvh.example")
     page.keyboard.press("Tab")
     page.keyboard.type("demo-wachtwoord")
-    page.keyboard.press("Enter")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     page.goto(f"{live.url}/casussen")
     rows = page.locator("a.kt-row-link")
     assert rows.count() > 10
     first_name = rows.first.inner_text()
     rows.first.focus()
-    page.keyboard.press("Enter")
-    page.wait_for_load_state("networkidle")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
     assert page.locator("h1").inner_text().split()[-1] in first_name
     assert page.get_by_role("heading", name="Detentie").is_visible()
     page.close()
