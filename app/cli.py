@@ -23,6 +23,7 @@ from app.accounts import services as accounts
 from app.accounts.models import Role
 from app.db import create_engine, session_factory, transaction
 from app.demo import is_empty, load_demo
+from app.meetings.services import ensure_meetings
 from app.reference.models import Organisation
 from app.reference.services import load_reference_data
 from app.settings import ROOT, Settings
@@ -58,6 +59,9 @@ async def _setup(settings: Settings, demo: bool) -> None:
                     print(
                         "Inloggen met bijvoorbeeld coordinator@fryslan.zvh.example / demo-wachtwoord"
                     )
+            created = await ensure_meetings(session)
+            if created:
+                print(f"{created} komende overleggen ingepland.")
     finally:
         await engine.dispose()
 
@@ -107,6 +111,19 @@ def cmd_serve(args: argparse.Namespace) -> None:
         ws_max_size=2 * 1024 * 1024,
         lifespan="on",
     )
+
+
+def cmd_worker(_args: argparse.Namespace) -> None:
+    from arq import run_worker
+
+    from app.worker import WorkerSettings
+
+    settings = Settings.from_env()
+    if not settings.redis_url:
+        sys.exit(
+            "De worker heeft REDIS_URL nodig; zonder Redis draaien de taken in het app-proces."
+        )
+    run_worker(WorkerSettings)  # type: ignore[arg-type]
 
 
 def cmd_create_user(args: argparse.Namespace) -> None:
@@ -177,6 +194,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--host")
     p.add_argument("--port", type=int)
     p.set_defaults(func=cmd_serve)
+    sub.add_parser("worker", help="de arq-worker starten (vraagt REDIS_URL)").set_defaults(
+        func=cmd_worker
+    )
     p = sub.add_parser("create-user", help="een gebruiker aanmaken")
     p.add_argument("email")
     p.add_argument("name")

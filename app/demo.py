@@ -18,14 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
-from app.cases.models import Case, CaseStatus, DetentionPeriod, Person
+from app.audit import AuditContext
+from app.cases.ingest import ingest
+from app.cases.models import Case, NoticeBatch, NoticeStatus
+from app.cases.notices import parse_csv
 from app.coordination.models import Pairing
 from app.meetings.models import MeetingSeries, SeriesKind, SeriesMember, SeriesOrganisation
 from app.reference.models import Institution, Municipality, Organisation, OrganisationKind, Region
 from app.reference.services import (
     assign_province_to_region,
     load_reference_data,
-    next_case_reference,
 )
 
 DEMO_PASSWORD = "demo-wachtwoord"  # noqa: S105 - documented demo password, refused in production
@@ -76,6 +78,10 @@ ORGANISATIONS: list[tuple[str, OrganisationKind, str | None, str | None, str | N
 ]
 
 FRL_SERIES = "Instroomoverleg Fryslân"
+SCHEDULES = {
+    "FRL": (1, dt.time(10, 0), "Zorg- en Veiligheidshuis Fryslân, Leeuwarden (en online)"),
+    "GRN": (3, dt.time(13, 30), "Zorg- en Veiligheidshuis Groningen (en online)"),
+}
 GRN_SERIES = "Instroomoverleg Groningen"
 
 USERS: list[DemoUser] = [
@@ -339,122 +345,319 @@ async def load_demo(
             )
     await session.flush()
 
-    created = 0
-    for region_code, count, gemeenten, pis in (
-        ("FRL", cases_per_region[0], FRL_GEMEENTEN, FRL_PIS),
-        ("GRN", cases_per_region[1], GRN_GEMEENTEN, GRN_PIS),
-    ):
-        region = regions[region_code]
-        for index in range(count):
-            created += await _demo_case(
-                session, rng, fake, today, region, gemeenten, pis, institutions, users, index
-            )
+    created = await _demo_cases(
+        session, rng, fake, today, regions, orgs, users, series, cases_per_region
+    )
     await session.flush()
     return {"organisaties": len(orgs), "gebruikers": len(users), "casussen": created}
 
 
-async def _demo_case(
+def _person_row(rng: random.Random, fake: Faker, today: dt.date) -> dict[str, str]:
+    male = rng.random() < 0.9  # about nine in ten detainees are men
+    first = fake.first_name_male() if male else fake.first_name_female()
+    prefix = rng.choice(["", "", "", "", "de", "van", "van der", "van den"])
+    last = fake.last_name().split(" ")[-1].capitalize()
+    birth = today - dt.timedelta(days=rng.randint(18 * 365, 62 * 365))
+    return {
+        "bsn": make_bsn(rng),
+        "voornamen": first,
+        "tussenvoegsel": prefix,
+        "achternaam": last,
+        "geboortedatum": birth.isoformat(),
+    }
+
+
+async def _demo_cases(
     session: AsyncSession,
     rng: random.Random,
     fake: Faker,
     today: dt.date,
-    region: Region,
-    gemeenten: list[tuple[str, int]],
-    pis: list[tuple[str, int]],
-    institutions: dict[str, Institution],
+    regions: dict[str, Region],
+    orgs: dict[str, Organisation],
     users: dict[str, User],
-    index: int,
+    series: dict[str, MeetingSeries],
+    counts: tuple[int, int],
 ) -> int:
-    male = rng.random() < 0.9  # about nine in ten detainees are men
-    first = fake.first_name_male() if male else fake.first_name_female()
-    prefix = rng.choice(["", "", "", "", "de", "van", "van der", "van den"])
-    last = fake.last_name().split(" ")[-1]
-    birth = today - dt.timedelta(days=rng.randint(18 * 365, 62 * 365))
-    person = Person(
-        bsn=make_bsn(rng),
-        first_names=first,
-        prefix=prefix,
-        last_name=last.capitalize(),
-        birth_date=birth,
-    )
-    session.add(person)
-    await session.flush()
+    """The demo cases arrive as a DJI front office's notices, through the same code as real ones."""
+    events: list[tuple[dt.date, dict[str, str]]] = []
+    number = 0
 
-    # Most cases are new this month (they feed the agenda); some older, some released.
-    phase = rng.random()
-    entered = today - dt.timedelta(
-        days=rng.randint(1, 20) if phase < 0.55 else rng.randint(21, 200)
-    )
-    title = _weighted(rng, TITLES)
-    expected: dt.date | None = (
-        None
-        if title == "voorlopige hechtenis" and rng.random() < 0.7
-        else entered + dt.timedelta(days=rng.randint(25, 540))
-    )
-    released: dt.date | None = None
-    if phase > 0.82 and entered < today - dt.timedelta(days=40):
-        released = today - dt.timedelta(days=rng.randint(1, 45))
-        expected = expected or released
-    pi_name = _weighted(rng, pis)
-    gm = _weighted(rng, gemeenten)
-    return_gm = gm if rng.random() < 0.9 else _weighted(rng, gemeenten)
-    status = CaseStatus.OPEN
-    aftercare_ends = None
-    closed_on = None
-    if released:
-        aftercare_ends = released + dt.timedelta(days=region.aftercare_days)
-        status = CaseStatus.NAZORG if aftercare_ends >= today else CaseStatus.CLOSED
-        closed_on = aftercare_ends if status == CaseStatus.CLOSED else None
-    pi_user = users.get("casemanager@pi-leeuwarden.example")
-    pi_contact = (
-        (pi_user.name, pi_user.email, "058 - 123 45 67")
-        if pi_name == "PI Leeuwarden" and pi_user and rng.random() < 0.6
-        else (
-            (fake.name(), f"{fake.user_name()}@dji.example", fake.phone_number())
-            if rng.random() < 0.5
-            else ("", "", "")
+    def melding() -> str:
+        nonlocal number
+        number += 1
+        return f"DJI-NOORD-{today.year}-{number:05d}"
+
+    pi_user = users["casemanager@pi-leeuwarden.example"]
+    for count, gemeenten, pis in (
+        (counts[0], FRL_GEMEENTEN, FRL_PIS),
+        (counts[1], GRN_GEMEENTEN, GRN_PIS),
+    ):
+        for _ in range(count):
+            person = _person_row(rng, fake, today)
+            phase = rng.random()
+            entered = today - dt.timedelta(
+                days=rng.randint(1, 20) if phase < 0.55 else rng.randint(21, 200)
+            )
+            title = _weighted(rng, TITLES)
+            expected = (
+                None
+                if title == "voorlopige hechtenis" and rng.random() < 0.7
+                else entered + dt.timedelta(days=rng.randint(25, 540))
+            )
+            pi_name = _weighted(rng, pis)
+            gm = _weighted(rng, gemeenten)
+            contact = ("", "", "")
+            if pi_name == "PI Leeuwarden" and rng.random() < 0.6:
+                contact = (pi_user.name, pi_user.email, "058 - 123 45 67")
+            elif rng.random() < 0.5:
+                contact = (fake.name(), f"{fake.user_name()}@dji.example", fake.phone_number())
+            row = {
+                "melding_id": melding(),
+                "soort": "instroom",
+                **person,
+                "gemeente_code": gm,
+                "terugkeer_gemeente_code": _weighted(rng, gemeenten) if rng.random() < 0.1 else "",
+                "inrichting": pi_name,
+                "datum_insluiting": entered.isoformat(),
+                "verwachte_einddatum": expected.isoformat() if expected else "",
+                "titel": title,
+                "casemanager_naam": contact[0],
+                "casemanager_email": contact[1],
+                "casemanager_telefoon": contact[2],
+            }
+            events.append((entered, row))
+            base = {
+                k: person[k]
+                for k in ("bsn", "achternaam", "voornamen", "tussenvoegsel", "geboortedatum")
+            }
+            if phase > 0.82 and entered < today - dt.timedelta(days=40):
+                released = today - dt.timedelta(days=rng.randint(1, 45))
+                events.append(
+                    (
+                        released,
+                        {
+                            "melding_id": melding(),
+                            "soort": "uitstroom",
+                            **base,
+                            "datum_ontslag": released.isoformat(),
+                        },
+                    )
+                )
+            elif entered < today - dt.timedelta(days=30) and rng.random() < 0.25:
+                moved_on = entered + dt.timedelta(days=rng.randint(10, (today - entered).days - 2))
+                other = _weighted(rng, [p for p in pis if p[0] != pi_name])
+                events.append(
+                    (
+                        moved_on,
+                        {
+                            "melding_id": melding(),
+                            "soort": "overplaatsing",
+                            **base,
+                            "inrichting": other,
+                        },
+                    )
+                )
+            elif expected and rng.random() < 0.2:
+                changed_on = min(today, entered + dt.timedelta(days=rng.randint(3, 20)))
+                new_expected = today + dt.timedelta(days=rng.randint(10, 40))
+                events.append(
+                    (
+                        changed_on,
+                        {
+                            "melding_id": melding(),
+                            "soort": "wijziging",
+                            **base,
+                            "verwachte_einddatum": new_expected.isoformat(),
+                        },
+                    )
+                )
+    # One notice for a resident of a gemeente outside both regions: parked for the beheerder.
+    outsider = _person_row(rng, fake, today)
+    events.append(
+        (
+            today - dt.timedelta(days=2),
+            {
+                "melding_id": melding(),
+                "soort": "instroom",
+                **outsider,
+                "gemeente_code": "GM0363",
+                "inrichting": "PI Zwolle",
+                "datum_insluiting": (today - dt.timedelta(days=3)).isoformat(),
+            },
         )
     )
-    case = Case(
-        reference=await next_case_reference(session, region.id, entered.year),
-        person_id=person.id,
-        region_id=region.id,
-        status=status,
-        origin_municipality_code=gm,
-        return_municipality_code=return_gm,
-        opened_on=entered,
-        aftercare_ends_on=aftercare_ends,
-        closed_on=closed_on,
-        pi_contact_name=pi_contact[0],
-        pi_contact_email=pi_contact[1],
-        pi_contact_phone=pi_contact[2],
+    events.sort(key=lambda e: e[0])
+    columns = [
+        "melding_id",
+        "soort",
+        "bsn",
+        "achternaam",
+        "voornamen",
+        "tussenvoegsel",
+        "geboortedatum",
+        "gemeente_code",
+        "terugkeer_gemeente_code",
+        "inrichting",
+        "datum_insluiting",
+        "verwachte_einddatum",
+        "datum_ontslag",
+        "titel",
+        "casemanager_naam",
+        "casemanager_email",
+        "casemanager_telefoon",
+        "opmerking",
+    ]
+    lines = [";".join(columns)] + [";".join(row.get(c, "") for c in columns) for _, row in events]
+    raw = ("\r\n".join(lines) + "\r\n").encode("utf-8")
+    front_office = orgs["DJI Frontoffice Noord"]
+    batch = NoticeBatch(
+        source_key=f"org:{front_office.id}",
+        organisation_id=front_office.id,
+        channel="api-csv",
+        filename="demo-weeklijst.csv",
+        content_type="text/csv",
+        raw=raw,
+        encoding="utf-8",
+        delimiter=";",
     )
-    session.add(case)
+    session.add(batch)
     await session.flush()
-    session.add(
-        DetentionPeriod(
-            case_id=case.id,
-            institution_id=institutions[pi_name].id,
-            institution_name=pi_name,
-            entered_on=entered,
-            expected_release_on=expected,
-            released_on=released,
-            title=title,
-        )
+    records = parse_csv(raw).records
+    ctx = AuditContext(
+        user_id=None, token_id=None, actor="demogegevens", ip="", request_id="", channel="job"
     )
-    if region.code == "FRL" and entered < today - dt.timedelta(days=21) and rng.random() < 0.7:
-        externals = ["casemanager@reclassering.example", "casemanager@leger-des-heils.example"]
+    result = await ingest(
+        session, ctx, source_key=batch.source_key, batch_id=batch.id, records=records, today=today
+    )
+    batch.status = "processed"
+    batch.processed_at = dt.datetime.now(dt.UTC)
+    batch.accepted = result.count(NoticeStatus.ACCEPTED)
+    batch.parked = result.count(NoticeStatus.PARKED)
+    # Notices arrived on the day of their event, not all today.
+    when = {row["melding_id"]: day for day, row in events}
+    for r in result.results:
+        day = when.get(r.melding_id)
+        if day:
+            r.notice.received_at = dt.datetime.combine(
+                day, dt.time(9, 30), tzinfo=ZoneInfo("Europe/Amsterdam")
+            )
+    await session.flush()
+    cases = list((await session.scalars(select(Case))).unique().all())
+    await _demo_history(session, rng, today, regions, orgs, users, series, cases)
+    return len(cases)
+
+
+async def _demo_history(
+    session: AsyncSession,
+    rng: random.Random,
+    today: dt.date,
+    regions: dict[str, Region],
+    orgs: dict[str, Organisation],
+    users: dict[str, User],
+    series: dict[str, MeetingSeries],
+    cases: list[Case],
+) -> None:
+    """Past meetings in which the older cases were discussed, with pairings, statuses and dossiers."""
+    from app.cases.models import BasisdossierEntry, LeefgebiedStatus
+    from app.meetings.models import AgendaItem, ItemStatus, Meeting, MeetingStatus
+    from app.meetings.services import occurrence_dates, starts_at
+
+    discussed: set[int] = set()
+    for s in series.values():
+        days = occurrence_dates(s, today - dt.timedelta(weeks=8), today - dt.timedelta(days=1))
+        for day in days:
+            start = starts_at(s, day)
+            meeting = Meeting(
+                series_id=s.id,
+                starts_at=start,
+                ends_at=start + dt.timedelta(minutes=s.duration_minutes),
+                status=MeetingStatus.FINISHED,
+                location=s.location,
+                online_url=s.online_url,
+                agenda_built_at=start - dt.timedelta(hours=20),
+                agenda_published_at=start - dt.timedelta(hours=18),
+                started_at=start,
+                ended_at=start + dt.timedelta(minutes=s.duration_minutes - 15),
+            )
+            session.add(meeting)
+            await session.flush()
+            position = 0
+            for case in sorted(cases, key=lambda c: (c.opened_on, c.id)):
+                if (
+                    case.region_id != s.region_id
+                    or case.id in discussed
+                    or case.opened_on > day - dt.timedelta(days=1)
+                ):
+                    continue
+                position += 1
+                discussed.add(case.id)
+                session.add(
+                    AgendaItem(
+                        meeting_id=meeting.id,
+                        case_id=case.id,
+                        reason="instroom",
+                        position=position,
+                        status=ItemStatus.DISCUSSED,
+                        planned_minutes=s.item_minutes,
+                        seconds_spent=rng.randint(120, 420),
+                        started_at=start,
+                        ended_at=start,
+                    )
+                )
+                case.last_discussed_on = day
+    externals = [
+        users["casemanager@reclassering.example"],
+        users["casemanager@leger-des-heils.example"],
+    ]
+    pi_user = users["casemanager@pi-leeuwarden.example"]
+    frl = regions["FRL"]
+    for index, case in enumerate(c for c in cases if c.id in discussed and c.region_id == frl.id):
+        period = case.periods[-1]
         session.add(
             Pairing(
                 case_id=case.id,
-                internal_user_id=users["casemanager@pi-leeuwarden.example"].id
-                if pi_name == "PI Leeuwarden"
-                else None,
-                internal_contact=pi_contact[0],
-                external_user_id=users[externals[index % 2]].id,
+                internal_user_id=pi_user.id if period.institution_name == "PI Leeuwarden" else None,
+                internal_contact=case.pi_contact_name,
+                external_user_id=externals[index % 2].id,
+                confirmed_by_id=users["coordinator@fryslan.zvh.example"].id,
             )
         )
-    return 1
+        for key in frl.leefgebied_keys():
+            session.add(
+                LeefgebiedStatus(
+                    case_id=case.id,
+                    key=key,
+                    status=rng.choice(["geen_probleem", "probleem", "actie_nodig", "onbekend"]),
+                )
+            )
+    notes = {
+        "Reclassering Nederland": (
+            "werk_inkomen",
+            "Eerder toezicht gehad; werkte toen via uitzendbureau.",
+        ),
+        "Gemeente Leeuwarden": (
+            "identiteitsbewijs",
+            "ID-kaart verlopen; afspraak burgerzaken nodig.",
+        ),
+        "GGZ Friesland": ("zorg", "Bekend; eerder in behandeling geweest."),
+        "Maatschappelijke opvang Leeuwarden": (
+            "onderdak",
+            "Verbleef voor detentie twee weken in de nachtopvang.",
+        ),
+    }
+    for case in [c for c in cases if c.id not in discussed and c.region_id == frl.id][:6]:
+        for org_name, (key, note) in notes.items():
+            if rng.random() < 0.6:
+                session.add(
+                    BasisdossierEntry(
+                        case_id=case.id,
+                        organisation_id=orgs[org_name].id,
+                        key=key,
+                        known="ja",
+                        note=note,
+                    )
+                )
+    await session.flush()
 
 
 async def municipality_name(session: AsyncSession, code: str) -> str:

@@ -30,10 +30,14 @@ from app.auth import (
     provide_optional_principal,
     provide_principal,
 )
+from app.cases import notice_routes
 from app.cases import routes as case_routes
+from app.coordination import case_page
 from app.db import create_engine, session_factory
 from app.errors import EXCEPTION_HANDLERS
+from app.jobs import InProcessRunner
 from app.logs import configure_logging
+from app.meetings import routes as meeting_routes
 from app.middleware import RequestContextMiddleware
 from app.settings import ROOT, Settings
 from app.web import Assets, create_environment
@@ -69,9 +73,21 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 settings.redis_url, socket_connect_timeout=2, socket_timeout=5
             )
             app.state.redis = redis_client
+        runner = None
+        if settings.run_jobs_in_process:
+            runner = InProcessRunner(
+                {"session_factory": app.state.session_factory, "settings": settings}
+            )
+            await runner.start()
+            app.state.jobs_runner = runner
+            app.state.jobs_state = "in dit proces"
+        else:
+            app.state.jobs_state = "arq-worker" if settings.redis_url else "uit"
         try:
             yield
         finally:
+            if runner is not None:
+                await runner.stop()
             if redis_client is not None:
                 await redis_client.aclose()
             await engine.dispose()
@@ -81,6 +97,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *pages.ROUTES,
         *account_routes.ROUTES,
         *case_routes.ROUTES,
+        *notice_routes.ROUTES,
+        *case_page.ROUTES,
+        *meeting_routes.ROUTES,
         *admin_routes.ROUTES,
         create_static_files_router(
             path="/static",

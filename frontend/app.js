@@ -60,6 +60,17 @@ document.addEventListener("submit", (event) => {
   if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) event.preventDefault();
 });
 
+// A submit button with data-busy-text shows progress and cannot be pressed twice.
+document.addEventListener("submit", (event) => {
+  const button = event.submitter;
+  if (!button || !button.dataset.busyText || event.defaultPrevented) return;
+  setTimeout(() => {
+    button.disabled = true;
+    button.classList.add("utrecht-button--busy");
+    button.textContent = button.dataset.busyText;
+  }, 0);
+});
+
 // A drop zone wraps a file input: dropping a file puts it in the input.
 function setupDropZones(root) {
   root.querySelectorAll("[data-dropzone]").forEach((zone) => {
@@ -104,3 +115,23 @@ document.addEventListener("click", (event) => {
 
 document.addEventListener("DOMContentLoaded", () => setupDropZones(document));
 document.addEventListener("htmx:load", (event) => setupDropZones(event.target));
+
+// After an htmx swap the server may say where focus belongs (HX-Trigger-After-Settle: kt-focus).
+document.addEventListener("kt-focus", (event) => {
+  const selector = event.detail && event.detail.value;
+  const el = selector && document.querySelector(selector);
+  if (el && !el.disabled) el.focus();
+  else if (el) el.closest("[tabindex]")?.focus();
+});
+
+// Alt + arrow up/down on an agenda item moves it (the same as its ↑/↓ buttons).
+document.addEventListener("keydown", (event) => {
+  if (!event.altKey || (event.key !== "ArrowUp" && event.key !== "ArrowDown")) return;
+  const item = event.target.closest && event.target.closest("[data-item]");
+  if (!item) return;
+  const button = item.querySelector(`[data-move="${event.key === "ArrowUp" ? "omhoog" : "omlaag"}"]`);
+  if (button && !button.disabled) {
+    event.preventDefault();
+    button.click();
+  }
+});

@@ -190,7 +190,9 @@ async def test_every_case_view_leaves_an_audit_record(
     async with sessions() as s:
         events = (
             await s.scalars(
-                select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
+                select(AuditEvent)
+                .where(AuditEvent.case_id == case.id, AuditEvent.action == "case.viewed")
+                .order_by(AuditEvent.id)
             )
         ).all()
         users = {u.id: u.email for u in (await s.scalars(select(User))).unique().all()}

@@ -569,9 +569,7 @@ async def series_list(request: Request[Any, Any, Any], db: DB, principal: Curren
             await db.execute(
                 select(SeriesMember.series_id, func.count()).group_by(SeriesMember.series_id)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     org_counts = dict(
         (
@@ -580,9 +578,7 @@ async def series_list(request: Request[Any, Any, Any], db: DB, principal: Curren
                     SeriesOrganisation.series_id
                 )
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     return page(
         request,

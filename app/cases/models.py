@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.db import Base, TimestampMixin
+from app.db import Base, TimestampMixin, utcnow
 from app.reference.models import Institution, Municipality, Region
 
 
@@ -74,6 +75,10 @@ class Case(TimestampMixin, Base):
     pi_contact_name: Mapped[str] = mapped_column(String(200), default="")
     pi_contact_email: Mapped[str] = mapped_column(String(254), default="")
     pi_contact_phone: Mapped[str] = mapped_column(String(40), default="")
+    # The next date the case must come back on the agenda (set by a meeting or a vervolg moment).
+    follow_up_on: Mapped[dt.date | None] = mapped_column(default=None)
+    # Set when a notice could not be applied cleanly; cleared by a coordinator.
+    needs_attention: Mapped[bool] = mapped_column(default=False)
 
     person: Mapped[Person] = relationship(back_populates="cases", lazy="joined")
     region: Mapped[Region] = relationship(lazy="joined")
@@ -123,3 +128,152 @@ class DetentionPeriod(TimestampMixin, Base):
     @property
     def institution_label(self) -> str:
         return self.institution.name if self.institution else self.institution_name
+
+
+class NoticeKind(enum.StrEnum):
+    """The kinds of detention notice (contract section 4)."""
+
+    INSTROOM = "instroom"
+    OVERPLAATSING = "overplaatsing"
+    WIJZIGING = "wijziging"
+    UITSTROOM = "uitstroom"
+
+    @property
+    def label(self) -> str:
+        return {
+            NoticeKind.INSTROOM: "Instroom",
+            NoticeKind.OVERPLAATSING: "Overplaatsing",
+            NoticeKind.WIJZIGING: "Wijziging einddatum",
+            NoticeKind.UITSTROOM: "Uitstroom (ontslag)",
+        }[self]
+
+
+class NoticeStatus(enum.StrEnum):
+    """What became of one notice. `parked` is accepted but waiting (outside every region, out of order)."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+    PARKED = "parked"
+    # A parked notice that a beheerder processed again; the new outcome is a notice of its own.
+    SUPERSEDED = "superseded"
+
+    @property
+    def label(self) -> str:
+        return {
+            NoticeStatus.ACCEPTED: "Verwerkt",
+            NoticeStatus.DUPLICATE: "Dubbel",
+            NoticeStatus.REJECTED: "Afgewezen",
+            NoticeStatus.PARKED: "Geparkeerd",
+            NoticeStatus.SUPERSEDED: "Opnieuw verwerkt",
+        }[self]
+
+
+class NoticeBatch(Base):
+    """One delivery of notices (an upload or an API call), kept byte for byte as it arrived."""
+
+    __tablename__ = "notice_batches"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(64), index=True)
+    organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    token_id: Mapped[int | None] = mapped_column(default=None)
+    channel: Mapped[str] = mapped_column(String(16))  # api-json, api-csv, upload
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    content_type: Mapped[str] = mapped_column(String(100), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    encoding: Mapped[str] = mapped_column(String(20), default="")
+    delimiter: Mapped[str] = mapped_column(String(1), default="")
+    status: Mapped[str] = mapped_column(
+        String(16), default="received"
+    )  # received, processed, failed
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    accepted: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    rejected: Mapped[int] = mapped_column(default=0)
+    parked: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(String(300), default="")
+
+
+class Notice(Base):
+    """One detention notice (melding): the row as received, what was made of it, and why."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        # One applied notice per sender and melding_id; rejected attempts may be re-sent.
+        Index(
+            "uq_notices_applied_key",
+            "source_key",
+            "melding_id",
+            unique=True,
+            sqlite_where=text("status IN ('accepted', 'parked')"),
+            postgresql_where=text("status IN ('accepted', 'parked')"),
+        ),
+        Index("ix_notices_source_melding", "source_key", "melding_id"),
+        Index("ix_notices_bsn_status", "bsn", "status"),
+        Index("ix_notices_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("notice_batches.id"), index=True)
+    row_number: Mapped[int]
+    source_key: Mapped[str] = mapped_column(String(64))
+    melding_id: Mapped[str] = mapped_column(String(100), default="")
+    soort: Mapped[str] = mapped_column(String(40), default="")
+    bsn: Mapped[str] = mapped_column(String(20), default="")
+    raw: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[NoticeStatus] = mapped_column(String(16))
+    errors: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
+    attention: Mapped[str] = mapped_column(String(300), default="")
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    case_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cases.id", ondelete="SET NULL"), index=True
+    )
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+    @property
+    def kind_label(self) -> str:
+        try:
+            return NoticeKind(self.soort).label
+        except ValueError:
+            return self.soort or "onbekend"
+
+    @property
+    def status_label(self) -> str:
+        return NoticeStatus(self.status).label
+
+
+class LeefgebiedStatus(Base):
+    """The state of one leefgebied of a case (001:L1187-1221, at release 001:L2982-2990)."""
+
+    __tablename__ = "leefgebied_statuses"
+    __table_args__ = (UniqueConstraint("case_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(24), default="onbekend")
+    note: Mapped[str] = mapped_column(String(500), default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class BasisdossierEntry(Base):
+    """What one partner organisation already knows about the person, per leefgebied, before the meeting."""
+
+    __tablename__ = "basisdossier_entries"
+    __table_args__ = (UniqueConstraint("case_id", "organisation_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    key: Mapped[str] = mapped_column(String(40))
+    known: Mapped[str] = mapped_column(String(12), default="onbekend")  # ja, nee, onbekend
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)

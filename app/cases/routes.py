@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
-from litestar.params import FromPath, FromQuery
-from litestar.response import Template
+from litestar import Request, get, post
+from litestar.exceptions import HTTPException
+from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from app import audit as audit_log
-from app.access import get_visible_case, may_edit_case
-from app.accounts.models import User
+from app.access import Principal, get_visible_case, may_edit_case, may_manage_case
 from app.auth import NotFoundError
-from app.cases import services
-from app.cases.bsn import mask_bsn
+from app.cases import leefgebieden, services
 from app.cases.models import Case, CaseStatus
 from app.cases.schemas import (
-    CaseDetail,
-    CasemanagerOut,
     CaseSummary,
-    DetentionOut,
-    PairingOut,
-    PersonOut,
 )
 from app.deps import DB, Audit, CurrentUser
 from app.reference.models import Institution
@@ -91,35 +85,142 @@ async def case_list(
     )
 
 
-@get("/casussen/{case_id:int}", include_in_schema=False)
-async def case_page(
+async def _case_or_404(db: DB, principal: Principal, case_id: int) -> Case:
+    case = await get_visible_case(db, principal, case_id)
+    if case is None:
+        raise NotFoundError()
+    return case
+
+
+@post("/casussen/{case_id:int}/leefgebieden/{key:str}", include_in_schema=False)
+async def leefgebied_update(
     request: Request[Any, Any, Any],
     db: DB,
     principal: CurrentUser,
     audit: Audit,
     case_id: FromPath[int],
+    key: FromPath[str],
+    data: URLEncodedBody[dict[str, str]],
 ) -> Template:
-    case = await get_visible_case(db, principal, case_id)
-    if case is None:
+    case = await _case_or_404(db, principal, case_id)
+    if not may_edit_case(principal):
         raise NotFoundError()
-    pairing = await services.current_pairing(db, case.id)
-    show_bsn = services.may_see_bsn(principal)
-    fields = [*VIEWED_FIELDS, "person.bsn"] if show_bsn else list(VIEWED_FIELDS)
+    region = case.region
+    if key not in region.leefgebied_keys():
+        raise NotFoundError()
+    status = data.get("status", "onbekend")
+    if status not in leefgebieden.STATUS_LABELS:
+        raise HTTPException(status_code=400, detail="Kies een bestaande status.")
+    note = (data.get("note") or "").strip()
+    await leefgebieden.set_status(db, case, key, status, note, principal.user_id)
     audit_log.record(
-        db, audit, "case.viewed", case=case, object_type="case", object_id=case.id, fields=fields
+        db,
+        audit,
+        "case.leefgebied_updated",
+        case=case,
+        object_type="leefgebied",
+        fields=[f"leefgebied.{key}.status", f"leefgebied.{key}.note"],
     )
+    rows = await leefgebieden.statuses(db, case, region)
+    row = next(r for r in rows if r.key == key)
     return page(
         request,
-        "cases/detail.html",
+        "cases/_leefgebied_row.html",
         principal=principal,
-        active="casussen",
-        title=f"Casus {case.reference}",
         case=case,
-        person=case.person,
-        pairing=pairing,
-        bsn=case.person.bsn if show_bsn else mask_bsn(case.person.bsn),
-        may_edit=may_edit_case(principal),
+        lg=row,
+        may_edit=True,
+        status_options=leefgebieden.STATUSES,
+        closure_options=leefgebieden.CLOSURE_STATUSES,
+        status_labels=leefgebieden.STATUS_LABELS,
+        saved=True,
     )
+
+
+@post("/casussen/{case_id:int}/basisdossier", include_in_schema=False)
+async def basisdossier_save(
+    request: Request[Any, Any, Any],
+    db: DB,
+    principal: CurrentUser,
+    audit: Audit,
+    case_id: FromPath[int],
+    data: URLEncodedBody[dict[str, str]],
+) -> Template:
+    case = await _case_or_404(db, principal, case_id)
+    if not may_edit_case(principal):
+        raise NotFoundError()
+    region = case.region
+    known_values = {k for k, _ in leefgebieden.KNOWN}
+    values: dict[str, tuple[str, str]] = {}
+    for key in region.leefgebied_keys():
+        known = data.get(f"known_{key}", "onbekend")
+        values[key] = (
+            known if known in known_values else "onbekend",
+            (data.get(f"note_{key}") or "").strip(),
+        )
+    changed = await leefgebieden.save_basisdossier(
+        db, case, principal.organisation_id, values, principal.user_id
+    )
+    if changed:
+        audit_log.record(
+            db,
+            audit,
+            "case.basisdossier_updated",
+            case=case,
+            object_type="basisdossier",
+            fields=[f"basisdossier.{k}" for k in changed],
+        )
+    pairing = await services.current_pairing(db, case.id)
+    assigned = (
+        {
+            u
+            for u in (
+                pairing.internal_user_id,
+                pairing.external_user_id,
+                pairing.coordinator_user_id,
+            )
+            if u
+        }
+        if pairing
+        else set()
+    )
+    orgs, cells = await leefgebieden.basisdossier(db, case, principal, assigned)
+    own = {
+        key: cell for (org_id, key), cell in cells.items() if org_id == principal.organisation_id
+    }
+    return page(
+        request,
+        "cases/_basisdossier.html",
+        principal=principal,
+        saved=True,
+        case=case,
+        region=region,
+        may_edit=True,
+        dossier_orgs=orgs,
+        dossier_cells=cells,
+        own_entries=own,
+        known_options=leefgebieden.KNOWN,
+    )
+
+
+@post("/casussen/{case_id:int}/aandacht-afgehandeld", include_in_schema=False)
+async def attention_resolved(
+    db: DB, principal: CurrentUser, audit: Audit, case_id: FromPath[int]
+) -> Redirect:
+    case = await _case_or_404(db, principal, case_id)
+    if not may_manage_case(principal, case):
+        raise NotFoundError()
+    case.needs_attention = False
+    audit_log.record(
+        db,
+        audit,
+        "case.updated",
+        case=case,
+        object_type="case",
+        object_id=case.id,
+        fields=["needs_attention"],
+    )
+    return Redirect(f"/casussen/{case.id}#meldingen", status_code=303)
 
 
 # ---------------------------------------------------------------- API
@@ -144,70 +245,4 @@ async def api_cases(
     ]
 
 
-def _cm(user: User | None) -> CasemanagerOut | None:
-    if user is None:
-        return None
-    return CasemanagerOut(
-        id=user.id, name=user.name, organisation=user.organisation.name, email=user.email
-    )
-
-
-async def case_detail_out(db: DB, case: Case) -> CaseDetail:
-    pairing = await services.current_pairing(db, case.id)
-    period = case.current_period
-    return CaseDetail(
-        id=case.id,
-        reference=case.reference,
-        region=case.region.name,
-        status=str(case.status),
-        person=PersonOut(
-            first_names=case.person.first_names,
-            prefix=case.person.prefix,
-            last_name=case.person.last_name,
-            birth_date=case.person.birth_date.isoformat(),
-        ),
-        detention=DetentionOut(
-            institution=period.institution_label,
-            entered_on=period.entered_on.isoformat(),
-            expected_release_on=period.expected_release_on.isoformat()
-            if period.expected_release_on
-            else None,
-            released_on=period.released_on.isoformat() if period.released_on else None,
-            title=period.title,
-        )
-        if period
-        else None,
-        pairing=PairingOut(
-            internal=_cm(pairing.internal_user) if pairing else None,
-            external=_cm(pairing.external_user) if pairing else None,
-            coordinator=_cm(pairing.coordinator_user) if pairing else None,
-        ),
-        leefgebieden=[],
-        actions=[],
-        origin_gemeente=case.origin_municipality_code,
-        return_gemeente=case.return_municipality_code,
-    )
-
-
-@get("/api/v1/cases/{case_id:int}", tags=["casussen"], security=[{"bearer": []}])
-async def api_case(
-    db: DB, principal: CurrentUser, audit: Audit, case_id: FromPath[int]
-) -> CaseDetail:
-    """A case the caller may see; 404 for any other id."""
-    case = await get_visible_case(db, principal, case_id)
-    if case is None:
-        raise NotFoundError()
-    audit_log.record(
-        db,
-        audit,
-        "case.viewed",
-        case=case,
-        object_type="case",
-        object_id=case.id,
-        fields=VIEWED_FIELDS,
-    )
-    await db.refresh(case, ["periods"])
-    return await case_detail_out(db, case)
-
-
-ROUTES = [case_list, case_page, api_cases, api_case]
+ROUTES = [case_list, leefgebied_update, basisdossier_save, attention_resolved, api_cases]
