@@ -173,7 +173,7 @@ def cmd_create_api_key(args: argparse.Namespace) -> None:
                 ).one_or_none()
                 if org is None:
                     sys.exit(f"Organisatie niet gevonden: {args.organisation}")
-                value, _row = await accounts.issue_api_key(session, org, args.name, created_by=0)
+                value, _row = await accounts.issue_api_key(session, org, args.name, created_by=None)
                 print(value)
         finally:
             await engine.dispose()

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import health, pages
 from app.accounts import routes as account_routes
+from app.admin import notices as admin_notices
 from app.admin import routes as admin_routes
 from app.auth import (
     CSRF_COOKIE,
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *case_page.ROUTES,
         *meeting_routes.ROUTES,
         *admin_routes.ROUTES,
+        *admin_notices.ROUTES,
         create_static_files_router(
             path="/static",
             directories=[ROOT / "static"],

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -46,10 +47,15 @@ def main() -> None:
             page.locator("a.kt-row-link").first.click()
             page.wait_for_load_state("networkidle")
             shoot(page, "03-casus")
-            for name, path in extra_pages():
-                page.goto(f"{server.url}{path}")
-                page.wait_for_load_state("networkidle")
-                shoot(page, name)
+            page.goto(f"{server.url}/overleggen")
+            shoot(page, "04-overleggen")
+            page.locator(".kt-meeting h3 a").first.click()
+            page.wait_for_load_state("networkidle")
+            page.get_by_role("button", name=re.compile("Agenda (opnieuw )?opbouwen")).click()
+            page.wait_for_selector(".kt-item")
+            shoot(page, "05-agenda")
+            page.goto(f"{server.url}/meldingen")
+            shoot(page, "06-meldingen")
             phone = browser.new_context(
                 viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
             )
@@ -61,10 +67,6 @@ def main() -> None:
             browser_login(admin, server.url, "beheer@fryslan.zvh.example")
             admin.goto(f"{server.url}/beheer/audit")
             shoot(admin, "80-beheer-audit")
-
-
-def extra_pages() -> list[tuple[str, str]]:
-    return []
 
 
 if __name__ == "__main__":

@@ -189,8 +189,14 @@ async def test_audit_page_filters_by_person_user_and_period_and_exports_csv(
 ) -> None:
     async with sessions() as s:
         cases = (
-            await s.scalars(select(Case).join(Region).where(Region.code == "FRL").order_by(Case.id).limit(2))
-        ).unique().all()
+            (
+                await s.scalars(
+                    select(Case).join(Region).where(Region.code == "FRL").order_by(Case.id).limit(2)
+                )
+            )
+            .unique()
+            .all()
+        )
     headers = await api_token(client, COORDINATOR_FRL)
     for case in cases:
         await client.get(f"/api/v1/cases/{case.id}", headers=headers)
@@ -213,7 +219,9 @@ async def test_audit_page_filters_by_person_user_and_period_and_exports_csv(
     assert "Geen gebeurtenissen gevonden." in future.text
     bad_date = await client.get("/beheer/audit", params={"van": "31-02-2026"})
     assert "Vul een datum in als JJJJ-MM-DD." in bad_date.text
-    export = await client.get("/beheer/audit.csv", params={"persoon": cases[0].person.bsn, "handeling": "case.viewed"})
+    export = await client.get(
+        "/beheer/audit.csv", params={"persoon": cases[0].person.bsn, "handeling": "case.viewed"}
+    )
     assert export.status_code == 200
     assert export.headers["content-type"].startswith("text/csv")
     lines = export.text.lstrip("\ufeff").strip().splitlines()
@@ -234,4 +242,6 @@ async def test_the_audit_trail_is_append_only_in_the_database(
             with pytest.raises((IntegrityError, OperationalError, DBAPIError)):
                 await s.execute(text(statement))
     async with sessions() as s:
-        assert (await s.scalars(select(AuditEvent.action).where(AuditEvent.case_reference == "X"))).all() == ["case.viewed"]
+        assert (
+            await s.scalars(select(AuditEvent.action).where(AuditEvent.case_reference == "X"))
+        ).all() == ["case.viewed"]

@@ -210,7 +210,7 @@ async def issue_user_token(session: AsyncSession, user: User, hours: int) -> str
 
 
 async def issue_api_key(
-    session: AsyncSession, organisation: Organisation, name: str, created_by: int
+    session: AsyncSession, organisation: Organisation, name: str, created_by: int | None
 ) -> tuple[str, ApiToken]:
     value, prefix = _new_token_value()
     row = ApiToken(

@@ -512,7 +512,7 @@ async def api_key_create(
         )
     if errors or org is None:
         return await _api_keys_page(request, db, principal, errors=errors, status_code=400)
-    value, row = await accounts.issue_api_key(db, org, name, principal.user_id or 0)
+    value, row = await accounts.issue_api_key(db, org, name, principal.user_id)
     audit_log.record(
         db,
         audit,

@@ -227,7 +227,14 @@ class Ingest:
         attention: str = "",
         errors: list[dict[str, str]] | None = None,
     ) -> Notice:
+        p = checked.payload
+        home = p.get("terugkeer_gemeente_code") or p.get("gemeente_code")
+        region_id = self.region_of.get(home) if home else None
+        if region_id is None:
+            case = self._case_for(str(p.get("bsn") or ""))
+            region_id = case.region_id if case is not None else None
         notice = Notice(
+            region_id=region_id,
             batch_id=self.batch_id,
             row_number=checked.raw.row,
             source_key=self.source_key,

@@ -233,6 +233,8 @@ class Notice(Base):
     case_id: Mapped[int | None] = mapped_column(
         ForeignKey("cases.id", ondelete="SET NULL"), index=True
     )
+    # The region the notice concerns, when known: scopes the beheerder's inbox.
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("regions.id"), index=True)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 

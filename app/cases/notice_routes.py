@@ -151,6 +151,9 @@ async def upload_preview(
     form = await request.form()
     upload = form.get("bestand")
     batches = await recent_batches(db, principal.organisation_id)
+    # The delivery is stored and tried in sessions of its own; release this one first (SQLite
+    # takes its write lock at BEGIN).
+    await db.commit()
     if not isinstance(upload, UploadFile) or not upload.filename:
         return page(
             request,
@@ -221,7 +224,7 @@ async def upload_preview(
         total=len(parsed.records),
         counts=_summary(rows),
         kinds=kinds,
-        problem_rows=[r for r in rows if r["status"] != "accepted" or r.get("attention")],
+        problem_rows=[r for r in rows if r["status"] != "accepted" or r.get("attention") or r.get("parked")],
         kind_labels={k.value: k.label for k in NoticeKind},
     )
 

@@ -126,7 +126,6 @@ async def meeting_list(request: Request[Any, Any, Any], db: DB, principal: Curre
                     .group_by(AgendaItem.meeting_id)
                 )
             )
-            .tuples()
             .all()
         )
     series = (

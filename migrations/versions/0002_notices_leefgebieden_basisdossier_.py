@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-23 18:31:24.280748
+Create Date: 2026-11-23 18:36:07.687303
 """
 
 from collections.abc import Sequence
@@ -144,16 +144,19 @@ def upgrade() -> None:
     sa.Column('attention', sa.String(length=300), nullable=False),
     sa.Column('changes', sa.JSON(), nullable=False),
     sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('region_id', sa.Integer(), nullable=True),
     sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('processed_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['batch_id'], ['notice_batches.id'], name=op.f('fk_notices_batch_id_notice_batches')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_notices_case_id_cases'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['region_id'], ['regions.id'], name=op.f('fk_notices_region_id_regions')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_notices'))
     )
     with op.batch_alter_table('notices', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_notices_batch_id'), ['batch_id'], unique=False)
         batch_op.create_index('ix_notices_bsn_status', ['bsn', 'status'], unique=False)
         batch_op.create_index(batch_op.f('ix_notices_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_notices_region_id'), ['region_id'], unique=False)
         batch_op.create_index('ix_notices_source_melding', ['source_key', 'melding_id'], unique=False)
         batch_op.create_index('ix_notices_status_received', ['status', 'received_at'], unique=False)
         batch_op.create_index('uq_notices_applied_key', ['source_key', 'melding_id'], unique=True, sqlite_where=sa.text("status IN ('accepted', 'parked')"), postgresql_where=sa.text("status IN ('accepted', 'parked')"))
@@ -232,6 +235,7 @@ def downgrade() -> None:
         batch_op.drop_index('uq_notices_applied_key', sqlite_where=sa.text("status IN ('accepted', 'parked')"), postgresql_where=sa.text("status IN ('accepted', 'parked')"))
         batch_op.drop_index('ix_notices_status_received')
         batch_op.drop_index('ix_notices_source_melding')
+        batch_op.drop_index(batch_op.f('ix_notices_region_id'))
         batch_op.drop_index(batch_op.f('ix_notices_case_id'))
         batch_op.drop_index('ix_notices_bsn_status')
         batch_op.drop_index(batch_op.f('ix_notices_batch_id'))

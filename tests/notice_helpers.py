@@ -1,0 +1,63 @@
+"""Helpers for notice tests: an API key of the DJI front office, records and CSV files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.accounts.services import issue_api_key
+from app.demo import make_bsn
+from app.reference.models import Organisation
+
+COLUMNS = [
+    "melding_id", "soort", "bsn", "achternaam", "voornamen", "tussenvoegsel", "geboortedatum", "gemeente_code",
+    "terugkeer_gemeente_code", "inrichting", "datum_insluiting", "verwachte_einddatum", "datum_ontslag", "titel",
+    "casemanager_naam", "casemanager_email", "casemanager_telefoon", "opmerking",
+]
+_rng = random.Random(424242)
+
+
+async def api_key(sessions: async_sessionmaker[AsyncSession], organisation: str = "DJI Frontoffice Noord") -> dict[str, str]:
+    async with sessions() as s, s.begin():
+        org = (await s.scalars(select(Organisation).where(Organisation.name == organisation))).unique().one()
+        value, _ = await issue_api_key(s, org, "test", created_by=None)
+    return {"Authorization": f"Bearer {value}"}
+
+
+def new_bsn() -> str:
+    return make_bsn(_rng)
+
+
+def instroom(melding_id: str, bsn: str, **extra: Any) -> dict[str, str]:
+    today = dt.date.today()
+    record = {
+        "melding_id": melding_id,
+        "soort": "instroom",
+        "bsn": bsn,
+        "achternaam": "Jansma",
+        "voornamen": "Pieter",
+        "tussenvoegsel": "",
+        "geboortedatum": "1988-04-12",
+        "gemeente_code": "GM0080",
+        "inrichting": "PI Leeuwarden",
+        "datum_insluiting": (today - dt.timedelta(days=3)).isoformat(),
+        "verwachte_einddatum": (today + dt.timedelta(days=120)).isoformat(),
+        "titel": "gevangenisstraf",
+        "casemanager_naam": "Hendrik Bosma",
+        "casemanager_email": "casemanager@pi-leeuwarden.example",
+        "casemanager_telefoon": "058 - 123 45 67",
+    }
+    record.update({k: str(v) for k, v in extra.items()})
+    return record
+
+
+def csv_bytes(records: list[dict[str, str]], *, delimiter: str = ";", encoding: str = "utf-8", bom: bool = False, columns: list[str] | None = None) -> bytes:
+    cols = columns or COLUMNS
+    lines = [delimiter.join(cols)] + [delimiter.join(r.get(c, "") for c in cols) for r in records]
+    text = "\r\n".join(lines) + "\r\n"
+    data = text.encode(encoding)
+    return (b"\xef\xbb\xbf" + data) if bom else data
