@@ -27,6 +27,7 @@ class AuditEvent(Base):
         Index("ix_audit_events_user_at", "user_id", "at"),
         Index("ix_audit_events_person_at", "person_id", "at"),
         Index("ix_audit_events_at", "at"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -104,3 +104,27 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """A session whose work commits on success and rolls back on any exception."""
     async with factory() as session, session.begin():
         yield session
+
+
+async def allocate_ids(session: AsyncSession, table: Any, count: int) -> list[int]:
+    """Reserve `count` primary keys for rows inserted in bulk without RETURNING.
+
+    PostgreSQL: from the table's sequence. SQLite: after the highest id ever handed out (the
+    table's AUTOINCREMENT counter); safe because SQLite transactions here hold the write lock from
+    BEGIN (see create_engine).
+    """
+    if count <= 0:
+        return []
+    name = table.__tablename__ if hasattr(table, "__tablename__") else table.name
+    if session.get_bind().dialect.name == "postgresql":
+        rows = await session.execute(
+            text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)"),
+            {"t": name, "n": count},
+        )
+        return [int(r[0]) for r in rows]
+    highest = await session.scalar(text(f'SELECT coalesce(max(id), 0) FROM "{name}"'))  # noqa: S608 - our table name
+    counter = await session.scalar(
+        text("SELECT seq FROM sqlite_sequence WHERE name = :t"), {"t": name}
+    )
+    start = max(int(highest or 0), int(counter or 0)) + 1
+    return list(range(start, start + count))

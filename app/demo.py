@@ -10,17 +10,18 @@ import datetime as dt
 import functools
 import random
 from dataclasses import dataclass
+from typing import cast
 from zoneinfo import ZoneInfo
 
 from faker import Faker
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.audit import AuditContext
 from app.cases.ingest import ingest
-from app.cases.models import Case, NoticeBatch, NoticeStatus
+from app.cases.models import Case, Notice, NoticeBatch, NoticeStatus
 from app.cases.notices import parse_csv
 from app.coordination.models import Pairing
 from app.meetings.models import MeetingSeries, SeriesKind, SeriesMember, SeriesOrganisation
@@ -535,13 +536,21 @@ async def _demo_cases(
     batch.parked = result.count(NoticeStatus.PARKED)
     # Notices arrived on the day of their event, not all today.
     when = {row["melding_id"]: day for day, row in events}
-    for r in result.results:
-        day = when.get(r.melding_id)
-        if day:
-            r.notice.received_at = dt.datetime.combine(
-                day, dt.time(9, 30), tzinfo=ZoneInfo("Europe/Amsterdam")
-            )
-    await session.flush()
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    await session.execute(
+        update(cast(Table, Notice.__table__))
+        .where(cast(Table, Notice.__table__).c.id == bindparam("_id"))
+        .execution_options(synchronize_session=None)
+        .values(received_at=bindparam("received_at")),
+        [
+            {
+                "_id": r.notice.values["id"],
+                "received_at": dt.datetime.combine(day, dt.time(9, 30), tzinfo=amsterdam),
+            }
+            for r in result.results
+            if (day := when.get(r.melding_id))
+        ],
+    )
     cases = list((await session.scalars(select(Case))).unique().all())
     await _demo_history(session, rng, today, regions, orgs, users, series, cases)
     return len(cases)

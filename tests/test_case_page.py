@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.audit import AuditEvent
 from app.cases.models import BasisdossierEntry, Case, LeefgebiedStatus
 from app.coordination.models import Pairing
-from app.reference.models import Region
+from app.reference.models import Organisation, Region
 from tests.conftest import COORDINATOR_FRL, GEMEENTE_LWD, GGZ_PARTNER, PI_CASEMANAGER, RECLASSERING, api_token, csrf_of, login
 
 
@@ -61,7 +61,13 @@ async def test_basisdossier_per_organisation_with_care_notes_on_a_need_to_know_b
     assert "Het basisdossier van uw organisatie is opgeslagen." in saved.text
     assert "In behandeling geweest voor verslaving" in saved.text  # the writer sees its own note
     async with sessions() as s:
-        entries = {e.key: e for e in (await s.scalars(select(BasisdossierEntry).where(BasisdossierEntry.case_id == case.id))).all()}
+        ggz = (await s.scalars(select(Organisation.id).where(Organisation.name == "GGZ Friesland"))).one()
+        entries = {
+            e.key: e
+            for e in (
+                await s.scalars(select(BasisdossierEntry).where(BasisdossierEntry.case_id == case.id, BasisdossierEntry.organisation_id == ggz))
+            ).all()
+        }
     assert entries["zorg"].known == "ja" and entries["onderdak"].known == "nee"
     assert "werk_inkomen" not in entries  # nothing recorded where nothing was said
     # another partner sees that GGZ knows the person, not the care detail

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.access import Principal
@@ -24,6 +24,9 @@ from app.db import transaction, utcnow
 from app.logs import get_logger
 
 log = get_logger("app.cases.intake")
+# A delivery this large changes the tables enough that PostgreSQL's planner needs fresh statistics
+# before autovacuum gets to it (without them the first agenda build after a bulk import is slow).
+ANALYZE_AFTER = 1000
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,8 @@ async def apply_delivery(
                 batch.parked = result.count(NoticeStatus.PARKED)
                 batch.duplicates = result.count(NoticeStatus.DUPLICATE)
                 batch.rejected = result.count(NoticeStatus.REJECTED)
+            if len(parsed.records) >= ANALYZE_AFTER:
+                await refresh_statistics(factory)
             log.info(
                 "notices.applied",
                 batch_id=batch_id,
@@ -142,6 +147,13 @@ async def apply_delivery(
                     batch.error = "Verwerking afgebroken door een fout aan onze kant; niets van deze levering is toegepast."
                     batch.processed_at = utcnow()
         raise
+
+
+async def refresh_statistics(factory: async_sessionmaker[AsyncSession]) -> None:
+    async with factory() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            await session.execute(text("ANALYZE persons, cases, detention_periods, notices"))
+            await session.commit()
 
 
 async def reprocess_parked(

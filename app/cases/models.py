@@ -33,6 +33,9 @@ class Person(TimestampMixin, Base):
     """A justitiabele: the subject of the data, never a user. One row per BSN."""
 
     __tablename__ = "persons"
+    # AUTOINCREMENT on SQLite: ids are never reused after retention deletes rows (the audit trail
+    # keeps ids), and bulk inserts can reserve ids (app/db.allocate_ids).
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy reads it once
 
     id: Mapped[int] = mapped_column(primary_key=True)
     bsn: Mapped[str] = mapped_column(String(9), unique=True)
@@ -58,7 +61,10 @@ class Case(TimestampMixin, Base):
     """The coordination of one person's return in one region, from notice to closure."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_region_status", "region_id", "status"),)
+    __table_args__ = (
+        Index("ix_cases_region_status", "region_id", "status"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     reference: Mapped[str] = mapped_column(String(32), unique=True)
@@ -112,6 +118,7 @@ class DetentionPeriod(TimestampMixin, Base):
     """One stay in detention: where, since when, and (expected) until when."""
 
     __tablename__ = "detention_periods"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012 - SQLAlchemy reads it once
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
@@ -214,6 +221,7 @@ class Notice(Base):
         Index("ix_notices_source_melding", "source_key", "melding_id"),
         Index("ix_notices_bsn_status", "bsn", "status"),
         Index("ix_notices_status_received", "status", "received_at"),
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -224,7 +224,9 @@ async def upload_preview(
         total=len(parsed.records),
         counts=_summary(rows),
         kinds=kinds,
-        problem_rows=[r for r in rows if r["status"] != "accepted" or r.get("attention") or r.get("parked")],
+        problem_rows=[
+            r for r in rows if r["status"] != "accepted" or r.get("attention") or r.get("parked")
+        ],
         kind_labels={k.value: k.label for k in NoticeKind},
     )
 

@@ -15,9 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any, cast
 
 import holidays
-from sqlalchemy import exists, func, select
+from sqlalchemy import Table, bindparam, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -42,6 +43,7 @@ from app.meetings.models import (
 from app.meetings.services import ACTIVE_MEETING, AMSTERDAM
 from app.reference.models import Region
 
+AGENDA_ITEMS = cast(Table, AgendaItem.__table__)
 SCREENING_WORKING_DAYS = 10  # first contact and screening within ten working days (000:L611, L1567)
 
 
@@ -87,23 +89,24 @@ async def due_cases(
     for case_id, opened in (await session.execute(instroom)).all():
         offer(case_id, AgendaReason.INSTROOM, opened)
 
+    # When each case was last discussed (one grouped pass, not a subquery per case).
     last_discussed = (
-        select(func.max(Meeting.starts_at))
-        .join(AgendaItem, AgendaItem.meeting_id == Meeting.id)
-        .where(AgendaItem.case_id == Case.id, AgendaItem.status == ItemStatus.DISCUSSED)
-        .correlate(Case)
-        .scalar_subquery()
+        select(AgendaItem.case_id.label("case_id"), func.max(Meeting.starts_at).label("at"))
+        .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+        .where(AgendaItem.status == ItemStatus.DISCUSSED)
+        .group_by(AgendaItem.case_id)
+        .subquery()
     )
     transferred = (
         select(Case.id, Case.opened_on)
+        .join(last_discussed, last_discussed.c.case_id == Case.id)
         .join(Notice, Notice.case_id == Case.id)
         .where(
             Case.region_id == region.id,
             Case.status == CaseStatus.OPEN,
             Notice.soort == NoticeKind.OVERPLAATSING,
             Notice.status == NoticeStatus.ACCEPTED,
-            _discussed(AgendaReason.INSTROOM),
-            Notice.received_at > func.coalesce(last_discussed, Case.created_at),
+            Notice.received_at > last_discussed.c.at,
         )
         .distinct()
     )
@@ -149,136 +152,154 @@ async def due_cases(
 async def build_agenda(
     session: AsyncSession, meeting: Meeting, *, added_by: int | None = None
 ) -> AgendaChange:
+    """(Re)build the agenda; works on plain rows and bulk statements, so it stays fast for big regions."""
     series = meeting.series
     region = series.region
     due = await due_cases(session, meeting, region)
 
     # Items deferred at the previous meeting of this series come back.
-    previous = (
-        (
-            await session.scalars(
-                select(Meeting)
-                .where(
-                    Meeting.series_id == series.id,
-                    Meeting.starts_at < meeting.starts_at,
-                    Meeting.status != MeetingStatus.CANCELLED,
-                )
-                .order_by(Meeting.starts_at.desc())
-                .limit(1)
-            )
+    previous_id = await session.scalar(
+        select(Meeting.id)
+        .where(
+            Meeting.series_id == series.id,
+            Meeting.starts_at < meeting.starts_at,
+            Meeting.status != MeetingStatus.CANCELLED,
         )
-        .unique()
-        .first()
+        .order_by(Meeting.starts_at.desc())
+        .limit(1)
     )
-    deferred: dict[int, AgendaItem] = {}
-    if previous is not None:
-        for item in (
-            (
-                await session.scalars(
-                    select(AgendaItem).where(
-                        AgendaItem.meeting_id == previous.id,
-                        AgendaItem.status == ItemStatus.DEFERRED,
-                        AgendaItem.removed.is_(False),
-                    )
-                )
-            )
-            .unique()
-            .all()
-        ):
-            deferred[item.case_id] = item
-
-    # Cases waiting on an earlier upcoming meeting of the same series are discussed there first.
-    earlier = (
-        await session.scalars(
-            select(AgendaItem.case_id)
-            .join(Meeting, Meeting.id == AgendaItem.meeting_id)
-            .where(
-                Meeting.series_id == series.id,
-                Meeting.id != meeting.id,
-                Meeting.starts_at < meeting.starts_at,
-                Meeting.starts_at > utcnow(),
-                Meeting.status.in_(ACTIVE_MEETING),
-                AgendaItem.status == ItemStatus.OPEN,
+    deferred: dict[int, str] = {}
+    if previous_id is not None:
+        rows = await session.execute(
+            select(AgendaItem.case_id, AgendaItem.reason).where(
+                AgendaItem.meeting_id == previous_id,
+                AgendaItem.status == ItemStatus.DEFERRED,
                 AgendaItem.removed.is_(False),
             )
         )
-    ).all()
-    waiting_elsewhere = set(earlier)
+        deferred = {row.case_id: row.reason for row in rows}
 
+    # Cases waiting on an earlier upcoming meeting of the same series are discussed there first.
+    waiting_elsewhere = set(
+        (
+            await session.scalars(
+                select(AgendaItem.case_id)
+                .join(Meeting, Meeting.id == AgendaItem.meeting_id)
+                .where(
+                    Meeting.series_id == series.id,
+                    Meeting.id != meeting.id,
+                    Meeting.starts_at < meeting.starts_at,
+                    Meeting.starts_at > utcnow(),
+                    Meeting.status.in_(ACTIVE_MEETING),
+                    AgendaItem.status == ItemStatus.OPEN,
+                    AgendaItem.removed.is_(False),
+                )
+            )
+        ).all()
+    )
     existing = {
-        item.case_id: item
-        for item in (
-            await session.scalars(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id))
+        row.case_id: row
+        for row in await session.execute(
+            select(
+                AgendaItem.id,
+                AgendaItem.case_id,
+                AgendaItem.origin,
+                AgendaItem.removed,
+                AgendaItem.status,
+                AgendaItem.started_at,
+            ).where(AgendaItem.meeting_id == meeting.id)
         )
-        .unique()
-        .all()
     }
-    wanted: dict[int, tuple[AgendaReason, str]] = {}
-    for case_id, (reason, _entered) in due.items():
-        wanted[case_id] = (reason, "auto")
-    for case_id, item in deferred.items():
-        wanted.setdefault(case_id, (AgendaReason(item.reason), "deferred"))
+    wanted: dict[int, tuple[str, str]] = {
+        case_id: (reason.value, "auto") for case_id, (reason, _e) in due.items()
+    }
+    for case_id, reason in deferred.items():
+        wanted.setdefault(case_id, (reason, "deferred"))
     for case_id in waiting_elsewhere:
         wanted.pop(case_id, None)
 
-    added = dropped = 0
-    for case_id, (reason, origin) in wanted.items():
-        if case_id in existing:
-            continue
-        item = AgendaItem(
-            meeting_id=meeting.id,
-            case_id=case_id,
-            reason=reason,
-            origin=origin,
-            planned_minutes=series.item_minutes,
-            added_by_id=added_by,
-            position=10_000 + added,
-        )
-        session.add(item)
-        existing[case_id] = item
-        added += 1
-    for case_id, item in list(existing.items()):
-        untouched = (
-            item.origin in ("auto", "deferred")
-            and not item.removed
-            and item.status == ItemStatus.OPEN
-        )
-        if untouched and item.started_at is None and case_id not in wanted:
-            await session.delete(item)
-            del existing[case_id]
-            dropped += 1
-    await session.flush()
+    now = utcnow()
+    new_rows = [
+        {
+            "meeting_id": meeting.id,
+            "case_id": case_id,
+            "reason": reason,
+            "origin": origin,
+            "position": 100_000,
+            "removed": False,
+            "status": ItemStatus.OPEN.value,
+            "planned_minutes": series.item_minutes,
+            "seconds_spent": 0,
+            "decision": "",
+            "added_by_id": added_by,
+            "created_at": now,
+            "updated_at": now,
+        }
+        for case_id, (reason, origin) in wanted.items()
+        if case_id not in existing
+    ]
+    if new_rows:
+        await session.execute(insert(AGENDA_ITEMS), new_rows)
+    dropped = [
+        row.id
+        for case_id, row in existing.items()
+        if row.origin in ("auto", "deferred")
+        and not row.removed
+        and row.status == ItemStatus.OPEN
+        and row.started_at is None
+        and case_id not in wanted
+    ]
+    if dropped:
+        await session.execute(delete(AGENDA_ITEMS).where(AGENDA_ITEMS.c.id.in_(dropped)))
     await renumber(session, meeting)
-    meeting.agenda_built_at = utcnow()
-    total = sum(1 for i in existing.values() if not i.removed)
-    return AgendaChange(added=added, dropped=dropped, total=total)
+    meeting.agenda_built_at = now
+    total = await session.scalar(
+        select(func.count())
+        .select_from(AgendaItem)
+        .where(AgendaItem.meeting_id == meeting.id, AgendaItem.removed.is_(False))
+    )
+    return AgendaChange(added=len(new_rows), dropped=len(dropped), total=int(total or 0))
 
 
 async def renumber(session: AsyncSession, meeting: Meeting) -> None:
     """Positions 1..n: by reason, then date of entry; or, once the chair reordered, their order first."""
     rows = (
-        (
-            await session.execute(
-                select(AgendaItem, Case.opened_on)
-                .join(Case, Case.id == AgendaItem.case_id)
-                .where(AgendaItem.meeting_id == meeting.id)
+        await session.execute(
+            select(
+                AgendaItem.id,
+                AgendaItem.position,
+                AgendaItem.reason,
+                AgendaItem.case_id,
+                Case.opened_on,
             )
+            .join(Case, Case.id == AgendaItem.case_id)
+            .where(AgendaItem.meeting_id == meeting.id)
         )
-        .unique()
-        .all()
-    )
+    ).all()
 
-    def natural(row: tuple[AgendaItem, dt.date]) -> tuple[int, dt.date, int]:
-        item, opened = row
-        return (AgendaReason(item.reason).order, opened, item.case_id)
+    def natural(row: Any) -> tuple[int, dt.date, int]:
+        return (AgendaReason(row.reason).order, row.opened_on, row.case_id)
 
     if meeting.agenda_reordered:
-        ordered = sorted(rows, key=lambda r: (r[0].position, natural(r)))
+        ordered = sorted(rows, key=lambda r: (r.position, natural(r)))
     else:
         ordered = sorted(rows, key=natural)
-    for position, (item, _opened) in enumerate(ordered, start=1):
-        if item.position != position:
-            item.position = position
+    changes = [
+        {"_id": row.id, "position": position}
+        for position, row in enumerate(ordered, start=1)
+        if row.position != position
+    ]
+    if changes:
+        # Items loaded in this session must see the new positions too.
+        for item in session.identity_map.values():
+            if isinstance(item, AgendaItem) and item.meeting_id == meeting.id:
+                session.expire(item, ["position"])
+        await session.execute(
+            update(AGENDA_ITEMS)
+            .where(AGENDA_ITEMS.c.id == bindparam("_id"))
+            .values(position=bindparam("position")),
+            changes,
+        )
 
 
 async def items_of(

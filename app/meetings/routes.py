@@ -125,8 +125,7 @@ async def meeting_list(request: Request[Any, Any, Any], db: DB, principal: Curre
                     .where(AgendaItem.meeting_id.in_(ids), AgendaItem.removed.is_(False))
                     .group_by(AgendaItem.meeting_id)
                 )
-            )
-            .all()
+            ).all()
         )
     series = (
         (

@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("ip", sa.String(length=64), nullable=False),
         sa.Column("request_id", sa.String(length=40), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_events")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("audit_events", schema=None) as batch_op:
         batch_op.create_index("ix_audit_events_at", ["at"], unique=False)
@@ -101,6 +102,7 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_persons")),
         sa.UniqueConstraint("bsn", name=op.f("uq_persons_bsn")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "regions",
@@ -169,6 +171,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cases")),
         sa.UniqueConstraint("reference", name=op.f("uq_cases_reference")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_cases_person_id"), ["person_id"], unique=False)
@@ -227,6 +230,7 @@ def upgrade() -> None:
             name=op.f("fk_detention_periods_institution_id_institutions"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_detention_periods")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("detention_periods", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_detention_periods_case_id"), ["case_id"], unique=False)
