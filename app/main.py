@@ -23,6 +23,7 @@ from app import health, pages
 from app.accounts import routes as account_routes
 from app.admin import notices as admin_notices
 from app.admin import routes as admin_routes
+from app.admin import series as admin_series
 from app.auth import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *meeting_routes.ROUTES,
         *admin_routes.ROUTES,
         *admin_notices.ROUTES,
+        *admin_series.ROUTES,
         create_static_files_router(
             path="/static",
             directories=[ROOT / "static"],

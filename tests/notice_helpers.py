@@ -12,18 +12,40 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.accounts.services import issue_api_key
 from app.demo import make_bsn
 from app.reference.models import Organisation
+from app.web import today_local
 
 COLUMNS = [
-    "melding_id", "soort", "bsn", "achternaam", "voornamen", "tussenvoegsel", "geboortedatum", "gemeente_code",
-    "terugkeer_gemeente_code", "inrichting", "datum_insluiting", "verwachte_einddatum", "datum_ontslag", "titel",
-    "casemanager_naam", "casemanager_email", "casemanager_telefoon", "opmerking",
+    "melding_id",
+    "soort",
+    "bsn",
+    "achternaam",
+    "voornamen",
+    "tussenvoegsel",
+    "geboortedatum",
+    "gemeente_code",
+    "terugkeer_gemeente_code",
+    "inrichting",
+    "datum_insluiting",
+    "verwachte_einddatum",
+    "datum_ontslag",
+    "titel",
+    "casemanager_naam",
+    "casemanager_email",
+    "casemanager_telefoon",
+    "opmerking",
 ]
 _rng = random.Random(424242)
 
 
-async def api_key(sessions: async_sessionmaker[AsyncSession], organisation: str = "DJI Frontoffice Noord") -> dict[str, str]:
+async def api_key(
+    sessions: async_sessionmaker[AsyncSession], organisation: str = "DJI Frontoffice Noord"
+) -> dict[str, str]:
     async with sessions() as s, s.begin():
-        org = (await s.scalars(select(Organisation).where(Organisation.name == organisation))).unique().one()
+        org = (
+            (await s.scalars(select(Organisation).where(Organisation.name == organisation)))
+            .unique()
+            .one()
+        )
         value, _ = await issue_api_key(s, org, "test", created_by=None)
     return {"Authorization": f"Bearer {value}"}
 
@@ -33,7 +55,7 @@ def new_bsn() -> str:
 
 
 def instroom(melding_id: str, bsn: str, **extra: Any) -> dict[str, str]:
-    today = dt.date.today()
+    today = today_local()
     record = {
         "melding_id": melding_id,
         "soort": "instroom",
@@ -55,7 +77,14 @@ def instroom(melding_id: str, bsn: str, **extra: Any) -> dict[str, str]:
     return record
 
 
-def csv_bytes(records: list[dict[str, str]], *, delimiter: str = ";", encoding: str = "utf-8", bom: bool = False, columns: list[str] | None = None) -> bytes:
+def csv_bytes(
+    records: list[dict[str, str]],
+    *,
+    delimiter: str = ";",
+    encoding: str = "utf-8",
+    bom: bool = False,
+    columns: list[str] | None = None,
+) -> bytes:
     cols = columns or COLUMNS
     lines = [delimiter.join(cols)] + [delimiter.join(r.get(c, "") for c in cols) for r in records]
     text = "\r\n".join(lines) + "\r\n"

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.accounts.models import User
 from app.audit import AuditEvent
 from app.cases.models import Case
-from app.meetings.models import MeetingSeries
+from app.meetings.models import MeetingSeries, SeriesOrganisation
 from app.reference.models import Organisation, Region
 from tests.conftest import BEHEERDER, COORDINATOR_FRL, PI_CASEMANAGER, api_token, csrf_of, login
 
@@ -245,3 +245,87 @@ async def test_the_audit_trail_is_append_only_in_the_database(
         assert (
             await s.scalars(select(AuditEvent.action).where(AuditEvent.case_reference == "X"))
         ).all() == ["case.viewed"]
+
+
+async def test_beheerder_changes_a_series_cadence_and_its_meetings_follow(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    import datetime as dt
+
+    from app.db import utcnow
+    from app.meetings.models import Meeting
+    from app.meetings.services import AMSTERDAM
+
+    async with sessions() as s:
+        series = (
+            (
+                await s.scalars(
+                    select(MeetingSeries).where(MeetingSeries.name == "Instroomoverleg Fryslân")
+                )
+            )
+            .unique()
+            .one()
+        )
+        orgs = (
+            await s.scalars(
+                select(Organisation.id).where(
+                    Organisation.name.in_(["GGZ Friesland", "Reclassering Nederland"])
+                )
+            )
+        ).all()
+    await login(client, BEHEERDER)
+    form = {
+        "name": "Instroomoverleg Fryslân",
+        "kind": "instroomoverleg",
+        "region_id": str(series.region_id),
+        "cadence_weeks": "1",
+        "weekday": "3",
+        "start_time": "14:30",
+        "duration_minutes": "60",
+        "item_minutes": "5",
+        "agenda_lead_hours": "24",
+        "location": "ZVH Fryslân",
+        "online_url": "https://overleg.example.nl/frl",
+        "chair_id": str(series.chair_id),
+        "organisations": [str(o) for o in orgs],
+        "_csrf_token": csrf_of(client),
+    }
+    bad = await client.post(
+        f"/beheer/reeksen/{series.id}",
+        data={**form, "start_time": "half drie", "online_url": "http://x"},
+    )
+    assert bad.status_code == 400
+    assert "Vul de begintijd in als UU:MM" in bad.text
+    assert "begint met https://" in bad.text
+    saved = await client.post(f"/beheer/reeksen/{series.id}", data=form)
+    assert saved.status_code == 200
+    assert "Opgeslagen." in saved.text
+    async with sessions() as s:
+        upcoming = (
+            (
+                await s.scalars(
+                    select(Meeting)
+                    .where(
+                        Meeting.series_id == series.id,
+                        Meeting.starts_at > utcnow(),
+                        Meeting.status == "gepland",
+                    )
+                    .order_by(Meeting.starts_at)
+                )
+            )
+            .unique()
+            .all()
+        )
+        members = set(
+            (
+                await s.scalars(
+                    select(SeriesOrganisation.organisation_id).where(
+                        SeriesOrganisation.series_id == series.id
+                    )
+                )
+            ).all()
+        )
+    assert upcoming
+    assert all(m.starts_at.astimezone(AMSTERDAM).weekday() == 3 for m in upcoming)
+    assert all(m.starts_at.astimezone(AMSTERDAM).time() == dt.time(14, 30) for m in upcoming)
+    assert members == set(orgs)

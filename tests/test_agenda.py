@@ -21,10 +21,20 @@ from app.meetings.jobs import build_agendas_job, ensure_meetings_job
 from app.meetings.models import AgendaItem, ItemStatus, Meeting, MeetingSeries, MeetingStatus
 from app.meetings.services import AMSTERDAM, ensure_meetings
 from app.reference.models import Region
-from tests.conftest import COORDINATOR_FRL, COORDINATOR_GRN, GEMEENTE_LWD, GGZ_PARTNER, api_token, csrf_of, login, settings_for
+from app.web import today_local
+from tests.conftest import (
+    COORDINATOR_FRL,
+    COORDINATOR_GRN,
+    GEMEENTE_LWD,
+    GGZ_PARTNER,
+    api_token,
+    csrf_of,
+    login,
+    settings_for,
+)
 from tests.notice_helpers import api_key, instroom, new_bsn
 
-TODAY = dt.date.today()
+TODAY = today_local()
 
 
 async def next_meeting(sessions: async_sessionmaker[AsyncSession], region: str = "FRL") -> Meeting:
@@ -32,35 +42,74 @@ async def next_meeting(sessions: async_sessionmaker[AsyncSession], region: str =
         await ensure_meetings(s)
     async with sessions() as s:
         return (
-            await s.scalars(
-                select(Meeting).join(MeetingSeries).join(Region)
-                .where(Region.code == region, Meeting.starts_at > utcnow(), Meeting.status != MeetingStatus.CANCELLED)
-                .order_by(Meeting.starts_at).limit(1)
+            (
+                await s.scalars(
+                    select(Meeting)
+                    .join(MeetingSeries)
+                    .join(Region)
+                    .where(
+                        Region.code == region,
+                        Meeting.starts_at > utcnow(),
+                        Meeting.status != MeetingStatus.CANCELLED,
+                    )
+                    .order_by(Meeting.starts_at)
+                    .limit(1)
+                )
             )
-        ).unique().one()
+            .unique()
+            .one()
+        )
 
 
-async def notices(client: AsyncTestClient[Litestar], headers: dict[str, str], records: list[dict[str, str]]) -> list[int]:
+async def notices(
+    client: AsyncTestClient[Litestar], headers: dict[str, str], records: list[dict[str, str]]
+) -> list[int]:
     body = (await client.post("/api/v1/notices", json=records, headers=headers)).json()
     assert body["rejected"] == 0, body
     return [r["case_id"] for r in body["results"]]
 
 
-async def discussed(sessions: async_sessionmaker[AsyncSession], case_ids: list[int], reason: str = "instroom") -> None:
+async def discussed(
+    sessions: async_sessionmaker[AsyncSession], case_ids: list[int], reason: str = "instroom"
+) -> None:
     """Mark cases as discussed at a past meeting of their series."""
     async with sessions() as s, s.begin():
-        series = (await s.scalars(select(MeetingSeries).join(Region).where(Region.code == "FRL"))).unique().one()
+        series = (
+            (await s.scalars(select(MeetingSeries).join(Region).where(Region.code == "FRL")))
+            .unique()
+            .one()
+        )
         start = utcnow() - dt.timedelta(days=30)
-        meeting = Meeting(series_id=series.id, starts_at=start, ends_at=start + dt.timedelta(hours=1), status=MeetingStatus.FINISHED)
+        meeting = Meeting(
+            series_id=series.id,
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=1),
+            status=MeetingStatus.FINISHED,
+        )
         s.add(meeting)
         await s.flush()
         for i, case_id in enumerate(case_ids):
-            s.add(AgendaItem(meeting_id=meeting.id, case_id=case_id, reason=reason, position=i + 1, status=ItemStatus.DISCUSSED))
+            s.add(
+                AgendaItem(
+                    meeting_id=meeting.id,
+                    case_id=case_id,
+                    reason=reason,
+                    position=i + 1,
+                    status=ItemStatus.DISCUSSED,
+                )
+            )
 
 
-async def agenda_of(client: AsyncTestClient[Litestar], headers: dict[str, str], meeting_id: int, generate: bool = False) -> dict:
+async def agenda_of(
+    client: AsyncTestClient[Litestar],
+    headers: dict[str, str],
+    meeting_id: int,
+    generate: bool = False,
+) -> dict:
     if generate:
-        response = await client.post(f"/api/v1/meetings/{meeting_id}/agenda/generate", headers=headers)
+        response = await client.post(
+            f"/api/v1/meetings/{meeting_id}/agenda/generate", headers=headers
+        )
     else:
         response = await client.get(f"/api/v1/meetings/{meeting_id}", headers=headers)
     assert response.status_code == 200, response.text
@@ -74,20 +123,48 @@ async def test_agenda_holds_exactly_the_due_cases_for_their_reasons(
     day = meeting.starts_at.astimezone(AMSTERDAM).date()
     key = await api_key(sessions)
     old = (TODAY - dt.timedelta(days=90)).isoformat()
-    new_case, releasing, far, follow, moved, groningen = await notices(client, key, [
-        instroom("AG-1", new_bsn(), datum_insluiting=(TODAY - dt.timedelta(days=2)).isoformat()),
-        instroom("AG-2", new_bsn(), datum_insluiting=old, verwachte_einddatum=(day + dt.timedelta(days=10)).isoformat()),
-        instroom("AG-3", new_bsn(), datum_insluiting=old, verwachte_einddatum=(day + dt.timedelta(days=200)).isoformat()),
-        instroom("AG-4", new_bsn(), datum_insluiting=old, verwachte_einddatum=""),
-        instroom("AG-5", (b5 := new_bsn()), datum_insluiting=old, verwachte_einddatum=""),
-        instroom("AG-6", new_bsn(), gemeente_code="GM0014"),
-    ])
+    new_case, releasing, far, follow, moved, groningen = await notices(
+        client,
+        key,
+        [
+            instroom(
+                "AG-1", new_bsn(), datum_insluiting=(TODAY - dt.timedelta(days=2)).isoformat()
+            ),
+            instroom(
+                "AG-2",
+                new_bsn(),
+                datum_insluiting=old,
+                verwachte_einddatum=(day + dt.timedelta(days=10)).isoformat(),
+            ),
+            instroom(
+                "AG-3",
+                new_bsn(),
+                datum_insluiting=old,
+                verwachte_einddatum=(day + dt.timedelta(days=200)).isoformat(),
+            ),
+            instroom("AG-4", new_bsn(), datum_insluiting=old, verwachte_einddatum=""),
+            instroom("AG-5", (b5 := new_bsn()), datum_insluiting=old, verwachte_einddatum=""),
+            instroom("AG-6", new_bsn(), gemeente_code="GM0014"),
+        ],
+    )
     await discussed(sessions, [releasing, far, follow, moved])
     async with sessions() as s, s.begin():
         case = await s.get(Case, follow)
         case.follow_up_on = day - dt.timedelta(days=1)  # type: ignore[union-attr]
-    await notices(client, key, [{"melding_id": "AG-7", "soort": "overplaatsing", "bsn": b5, "achternaam": "Jansma",
-                                 "geboortedatum": "1988-04-12", "inrichting": "PI Zwolle"}])
+    await notices(
+        client,
+        key,
+        [
+            {
+                "melding_id": "AG-7",
+                "soort": "overplaatsing",
+                "bsn": b5,
+                "achternaam": "Jansma",
+                "geboortedatum": "1988-04-12",
+                "inrichting": "PI Zwolle",
+            }
+        ],
+    )
     chair = await api_token(client, COORDINATOR_FRL)
     agenda = (await agenda_of(client, chair, meeting.id, generate=True))["agenda"]
     reasons = {item["case_id"]: item["reason"] for item in agenda}
@@ -96,14 +173,21 @@ async def test_agenda_holds_exactly_the_due_cases_for_their_reasons(
     assert reasons[follow] == "vervolg"
     assert reasons[moved] == "doorstroom"
     assert far not in reasons
-    assert groningen not in reasons and not any(item["hidden"] for item in agenda)
+    assert groningen not in reasons
+    assert not any(item["hidden"] for item in agenda)
     assert len(reasons) == len(agenda)  # each case once
     assert [item["position"] for item in agenda] == list(range(1, len(agenda) + 1))
-    order = [list(reasons.values()).index(r) for r in ("instroom", "doorstroom", "uitstroom", "vervolg")]
+    order = [
+        list(reasons.values()).index(r) for r in ("instroom", "doorstroom", "uitstroom", "vervolg")
+    ]
     assert order == sorted(order)  # grouped by reason in this order
     # no case of another region, ever
     async with sessions() as s:
-        regions = set((await s.scalars(select(Region.code).join(Case).where(Case.id.in_(list(reasons))))).all())
+        regions = set(
+            (
+                await s.scalars(select(Region.code).join(Case).where(Case.id.in_(list(reasons))))
+            ).all()
+        )
     assert regions == {"FRL"}
     # regenerating changes nothing
     again = (await agenda_of(client, chair, meeting.id, generate=True))["agenda"]
@@ -115,23 +199,49 @@ async def test_regenerating_keeps_the_chairs_choices(
 ) -> None:
     meeting = await next_meeting(sessions)
     await login(client, COORDINATOR_FRL)
-    page = await client.post(f"/overleggen/{meeting.id}/agenda/opbouwen", data={"_csrf_token": csrf_of(client)}, headers={"HX-Request": "true"})
+    page = await client.post(
+        f"/overleggen/{meeting.id}/agenda/opbouwen",
+        data={"_csrf_token": csrf_of(client)},
+        headers={"HX-Request": "true"},
+    )
     assert page.status_code == 200
     ids = re.findall(r'id="item-(\d+)"', page.text)
     assert len(ids) >= 3
     removed, moved = ids[0], ids[-1]
-    await client.post(f"/overleggen/{meeting.id}/agenda/{removed}/verwijderen", data={"_csrf_token": csrf_of(client)}, headers={"HX-Request": "true"})
-    moved_page = await client.post(f"/overleggen/{meeting.id}/agenda/{moved}/omhoog", data={"_csrf_token": csrf_of(client)}, headers={"HX-Request": "true"})
+    await client.post(
+        f"/overleggen/{meeting.id}/agenda/{removed}/verwijderen",
+        data={"_csrf_token": csrf_of(client)},
+        headers={"HX-Request": "true"},
+    )
+    moved_page = await client.post(
+        f"/overleggen/{meeting.id}/agenda/{moved}/omhoog",
+        data={"_csrf_token": csrf_of(client)},
+        headers={"HX-Request": "true"},
+    )
     assert "kt-focus" in moved_page.headers["HX-Trigger-After-Settle"]
     async with sessions() as s:
         extra = (
-            await s.scalars(
-                select(Case).join(Region).where(Region.code == "FRL", Case.id.not_in(select(AgendaItem.case_id).where(AgendaItem.meeting_id == meeting.id)))
+            (
+                await s.scalars(
+                    select(Case)
+                    .join(Region)
+                    .where(
+                        Region.code == "FRL",
+                        Case.id.not_in(
+                            select(AgendaItem.case_id).where(AgendaItem.meeting_id == meeting.id)
+                        ),
+                    )
+                )
             )
-        ).unique().first()
+            .unique()
+            .first()
+        )
     assert extra is not None
-    added = await client.post(f"/overleggen/{meeting.id}/agenda/toevoegen", data={"case_id": str(extra.id), "reason": "overig", "_csrf_token": csrf_of(client)},
-                              headers={"HX-Request": "true"})
+    added = await client.post(
+        f"/overleggen/{meeting.id}/agenda/toevoegen",
+        data={"case_id": str(extra.id), "reason": "overig", "_csrf_token": csrf_of(client)},
+        headers={"HX-Request": "true"},
+    )
     assert f"{extra.reference} toegevoegd aan de agenda." in added.text
     chair = await api_token(client, COORDINATOR_FRL)
     before = (await agenda_of(client, chair, meeting.id))["agenda"]
@@ -148,11 +258,37 @@ async def test_deferred_items_return_at_the_next_meeting(
 ) -> None:
     meeting = await next_meeting(sessions)
     key = await api_key(sessions)
-    [case_id] = await notices(client, key, [instroom("DF-1", new_bsn(), datum_insluiting=(TODAY - dt.timedelta(days=60)).isoformat())])
+    [case_id] = await notices(
+        client,
+        key,
+        [instroom("DF-1", new_bsn(), datum_insluiting=(TODAY - dt.timedelta(days=60)).isoformat())],
+    )
     await discussed(sessions, [case_id])
     async with sessions() as s, s.begin():
-        previous = (await s.scalars(select(Meeting).where(Meeting.series_id == meeting.series_id, Meeting.starts_at < meeting.starts_at).order_by(Meeting.starts_at.desc()).limit(1))).unique().one()
-        s.add(AgendaItem(meeting_id=previous.id, case_id=case_id, reason="uitstroom", position=99, status=ItemStatus.DEFERRED))
+        previous = (
+            (
+                await s.scalars(
+                    select(Meeting)
+                    .where(
+                        Meeting.series_id == meeting.series_id,
+                        Meeting.starts_at < meeting.starts_at,
+                    )
+                    .order_by(Meeting.starts_at.desc())
+                    .limit(1)
+                )
+            )
+            .unique()
+            .one()
+        )
+        s.add(
+            AgendaItem(
+                meeting_id=previous.id,
+                case_id=case_id,
+                reason="uitstroom",
+                position=99,
+                status=ItemStatus.DEFERRED,
+            )
+        )
     chair = await api_token(client, COORDINATOR_FRL)
     agenda = (await agenda_of(client, chair, meeting.id, generate=True))["agenda"]
     assert any(i["case_id"] == case_id and i["reason"] == "uitstroom" for i in agenda)
@@ -168,9 +304,12 @@ async def test_only_the_chair_builds_and_other_regions_see_nothing(
     assert (await client.get(f"/api/v1/meetings/{meeting.id}", headers=partner)).status_code == 200
     other = await api_token(client, COORDINATOR_GRN)
     assert (await client.get(f"/api/v1/meetings/{meeting.id}", headers=other)).status_code == 404
-    assert (await client.post(f"/api/v1/meetings/{meeting.id}/agenda/generate", headers=other)).status_code == 404
+    assert (
+        await client.post(f"/api/v1/meetings/{meeting.id}/agenda/generate", headers=other)
+    ).status_code == 404
     listed = (await client.get("/api/v1/meetings", headers=other)).json()
-    assert listed and all(m["series"]["region"] == "Groningen" for m in listed)
+    assert listed
+    assert all(m["series"]["region"] == "Groningen" for m in listed)
 
 
 async def test_a_gemeente_sees_only_its_own_residents_on_the_agenda(
@@ -183,7 +322,15 @@ async def test_a_gemeente_sees_only_its_own_residents_on_the_agenda(
     seen = (await agenda_of(client, gemeente, meeting.id))["agenda"]
     assert [i["id"] for i in seen] == [i["id"] for i in full]
     async with sessions() as s:
-        codes = dict((await s.execute(select(Case.id, Case.return_municipality_code).where(Case.id.in_([i["case_id"] for i in full])))).all())
+        codes = dict(
+            (
+                await s.execute(
+                    select(Case.id, Case.return_municipality_code).where(
+                        Case.id.in_([i["case_id"] for i in full])
+                    )
+                )
+            ).all()
+        )
     for mine, theirs in zip(seen, full, strict=True):
         own = codes[theirs["case_id"]] == "GM0080"
         assert mine["hidden"] is not own
@@ -191,7 +338,10 @@ async def test_a_gemeente_sees_only_its_own_residents_on_the_agenda(
     await login(client, GEMEENTE_LWD)
     page = await client.get(f"/overleggen/{meeting.id}")
     async with sessions() as s:
-        names = {c.id: c.person.full_name for c in (await s.scalars(select(Case).where(Case.id.in_(list(codes))))).unique().all()}
+        names = {
+            c.id: c.person.full_name
+            for c in (await s.scalars(select(Case).where(Case.id.in_(list(codes))))).unique().all()
+        }
     for case_id, code in codes.items():
         assert (names[case_id] in page.text) == (code == "GM0080")
 
@@ -202,10 +352,26 @@ async def test_meetings_api_filters_by_date_and_answers_like_the_contract(
     meeting = await next_meeting(sessions)
     headers = await api_token(client, COORDINATOR_FRL)
     day = meeting.starts_at.astimezone(AMSTERDAM).date()
-    listed = (await client.get("/api/v1/meetings", params={"from": day.isoformat(), "to": day.isoformat()}, headers=headers)).json()
+    listed = (
+        await client.get(
+            "/api/v1/meetings",
+            params={"from": day.isoformat(), "to": day.isoformat()},
+            headers=headers,
+        )
+    ).json()
     assert [m["id"] for m in listed] == [meeting.id]
-    assert listed[0]["series"] == {"id": meeting.series_id, "name": "Instroomoverleg Fryslân", "region": "Fryslân"}
-    weeks = (await client.get("/api/v1/meetings", params={"from": day.isoformat(), "to": (day + dt.timedelta(days=27)).isoformat()}, headers=headers)).json()
+    assert listed[0]["series"] == {
+        "id": meeting.series_id,
+        "name": "Instroomoverleg Fryslân",
+        "region": "Fryslân",
+    }
+    weeks = (
+        await client.get(
+            "/api/v1/meetings",
+            params={"from": day.isoformat(), "to": (day + dt.timedelta(days=27)).isoformat()},
+            headers=headers,
+        )
+    ).json()
     assert len(weeks) == 4  # weekly on Tuesdays, made ahead of time
     detail = await agenda_of(client, headers, meeting.id, generate=True)
     assert set(detail) >= {"id", "series", "starts_at", "ends_at", "status", "agenda"}
@@ -216,11 +382,18 @@ async def test_meetings_api_filters_by_date_and_answers_like_the_contract(
 
 
 async def test_publishing_tells_every_participant_without_personal_data(
-    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession], tmp_path: Path, database_url: str
+    client: AsyncTestClient[Litestar],
+    sessions: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+    database_url: str,
 ) -> None:
     meeting = await next_meeting(sessions)
     await login(client, COORDINATOR_FRL)
-    page = await client.post(f"/overleggen/{meeting.id}/agenda/publiceren", data={"_csrf_token": csrf_of(client)}, headers={"HX-Request": "true"})
+    page = await client.post(
+        f"/overleggen/{meeting.id}/agenda/publiceren",
+        data={"_csrf_token": csrf_of(client)},
+        headers={"HX-Request": "true"},
+    )
     assert "Agenda gepubliceerd; 8 deelnemers krijgen bericht." in page.text
     settings = settings_for(database_url, tmp_path)
     async with sessions() as s:
@@ -232,7 +405,11 @@ async def test_publishing_tells_every_participant_without_personal_data(
     assert len(files) == 8
     message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
     assert message["Subject"].startswith("Agenda Instroomoverleg Fryslân")
-    body = "".join(part.get_payload(decode=True).decode() for part in message.walk() if part.get_content_maintype() == "text")
+    body = "".join(
+        part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if part.get_content_maintype() == "text"
+    )
     assert f"/overleggen/{meeting.id}" in body
     for case in cases:
         assert case.person.last_name not in body
@@ -242,13 +419,29 @@ async def test_publishing_tells_every_participant_without_personal_data(
     assert len(queued) == 8
 
 
-async def test_series_keep_their_coming_meetings_and_drop_ones_off_cadence(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_series_keep_their_coming_meetings_and_drop_ones_off_cadence(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     ctx = {"session_factory": sessions}
     await ensure_meetings_job(ctx)
     assert await ensure_meetings_job(ctx) == 0  # a second run finds nothing to add
     async with sessions() as s:
-        series = (await s.scalars(select(MeetingSeries).join(Region).where(Region.code == "FRL"))).unique().one()
-        upcoming = (await s.scalars(select(Meeting).where(Meeting.series_id == series.id, Meeting.starts_at > utcnow()))).unique().all()
+        series = (
+            (await s.scalars(select(MeetingSeries).join(Region).where(Region.code == "FRL")))
+            .unique()
+            .one()
+        )
+        upcoming = (
+            (
+                await s.scalars(
+                    select(Meeting).where(
+                        Meeting.series_id == series.id, Meeting.starts_at > utcnow()
+                    )
+                )
+            )
+            .unique()
+            .all()
+        )
     assert len(upcoming) >= 7
     assert all(m.starts_at.astimezone(AMSTERDAM).weekday() == 1 for m in upcoming)
     assert all(m.starts_at.astimezone(AMSTERDAM).time() == dt.time(10, 0) for m in upcoming)
@@ -258,11 +451,24 @@ async def test_series_keep_their_coming_meetings_and_drop_ones_off_cadence(sessi
         series.anchor_on = upcoming[0].starts_at.astimezone(AMSTERDAM).date()  # type: ignore[union-attr]
     await ensure_meetings_job(ctx)
     async with sessions() as s:
-        statuses = [m.status for m in (await s.scalars(select(Meeting).where(Meeting.series_id == series.id, Meeting.starts_at > utcnow()).order_by(Meeting.starts_at))).unique().all()]
+        statuses = [
+            m.status
+            for m in (
+                await s.scalars(
+                    select(Meeting)
+                    .where(Meeting.series_id == series.id, Meeting.starts_at > utcnow())
+                    .order_by(Meeting.starts_at)
+                )
+            )
+            .unique()
+            .all()
+        ]
     assert statuses[:4] == ["gepland", "geannuleerd", "gepland", "geannuleerd"]
 
 
-async def test_agendas_build_themselves_within_the_lead_time(sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_agendas_build_themselves_within_the_lead_time(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
     meeting = await next_meeting(sessions)
     early = {"session_factory": sessions, "now": meeting.starts_at - dt.timedelta(hours=30)}
     assert await build_agendas_job(early) == 0
@@ -270,26 +476,35 @@ async def test_agendas_build_themselves_within_the_lead_time(sessions: async_ses
     assert await build_agendas_job(due) >= 1
     async with sessions() as s:
         built = await s.get(Meeting, meeting.id)
-        count = await s.scalar(select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == meeting.id))
-    assert built is not None and built.agenda_built_at is not None
-    assert count and count > 0
+        count = await s.scalar(
+            select(func.count()).select_from(AgendaItem).where(AgendaItem.meeting_id == meeting.id)
+        )
+    assert built is not None
+    assert built.agenda_built_at is not None
+    assert count
+    assert count > 0
     assert await build_agendas_job(due) == 0
 
 
 def test_screening_deadline_counts_dutch_working_days() -> None:
     assert add_working_days(dt.date(2026, 11, 20), 10) == dt.date(2026, 12, 4)  # two weekends
-    assert add_working_days(dt.date(2026, 12, 23), 2) == dt.date(2026, 12, 28)  # Christmas days skipped
+    assert add_working_days(dt.date(2026, 12, 23), 2) == dt.date(
+        2026, 12, 28
+    )  # Christmas days skipped
     assert add_working_days(dt.date(2026, 12, 23), 3) == dt.date(2026, 12, 29)
 
 
-async def test_agenda_page_and_fragment(client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]) -> None:
+async def test_agenda_page_and_fragment(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
     meeting = await next_meeting(sessions)
     async with sessions() as s, s.begin():
         await build_agenda(s, (await s.get(Meeting, meeting.id)))  # type: ignore[arg-type]
     await login(client, COORDINATOR_FRL)
     full = await client.get(f"/overleggen/{meeting.id}")
     fragment = await client.get(f"/overleggen/{meeting.id}", headers={"HX-Request": "true"})
-    assert "<html" in full.text and "<html" not in fragment.text
+    assert "<html" in full.text
+    assert "<html" not in fragment.text
     assert 'id="agenda"' in fragment.text
     assert "screening en eerste contact uiterlijk" in full.text
     listing = await client.get("/overleggen")
