@@ -328,11 +328,18 @@ async def load_demo(
             ],
         ),
     ):
+        weekday, start, place = SCHEDULES[region_code]
         s = MeetingSeries(
             region_id=regions[region_code].id,
             name=name,
             kind=SeriesKind.INSTROOMOVERLEG,
             chair_id=users[chair].id,
+            cadence_weeks=1,
+            weekday=weekday,
+            start_time=start,
+            duration_minutes=90,
+            location=place,
+            online_url=f"https://overleg.example.nl/{region_code.lower()}-instroomoverleg",
         )
         session.add(s)
         await session.flush()
