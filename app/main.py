@@ -34,13 +34,17 @@ from app.auth import (
 )
 from app.cases import notice_routes
 from app.cases import routes as case_routes
-from app.coordination import case_page
+from app.collab import CollabServer
+from app.coordination import case_page, plan_routes, room
+from app.coordination import routes as coordination_routes
+from app.coordination.live import announce_case
 from app.db import create_engine, session_factory
 from app.errors import EXCEPTION_HANDLERS
 from app.jobs import InProcessRunner
 from app.logs import configure_logging
 from app.meetings import routes as meeting_routes
 from app.middleware import RequestContextMiddleware
+from app.realtime import Presence, create_channels
 from app.settings import ROOT, Settings
 from app.web import Assets, create_environment
 
@@ -61,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
     configure_logging(settings.log_level, settings.log_json)
     engine = create_engine(settings.database_url)
     assets = Assets(ROOT / "static" / "build")
+    channels = create_channels(settings.redis_url)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -75,6 +80,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 settings.redis_url, socket_connect_timeout=2, socket_timeout=5
             )
             app.state.redis = redis_client
+        app.state.channels = channels
+        app.state.presence = Presence(redis_client)
+        collab = CollabServer(app.state.session_factory, redis_client)
+        await collab.start()
+        app.state.collab = collab
+
+        async def on_case_change(case_id: int, event: str) -> None:
+            await announce_case(app, app.state.session_factory, case_id, event)
+
+        app.state.on_case_change = on_case_change
         runner = None
         if settings.run_jobs_in_process:
             runner = InProcessRunner(
@@ -88,6 +103,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         try:
             yield
         finally:
+            await collab.stop()
             if runner is not None:
                 await runner.stop()
             if redis_client is not None:
@@ -102,6 +118,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *notice_routes.ROUTES,
         *case_page.ROUTES,
         *meeting_routes.ROUTES,
+        *room.ROUTES,
+        *plan_routes.ROUTES,
+        *coordination_routes.ROUTES,
         *admin_routes.ROUTES,
         *admin_notices.ROUTES,
         *admin_series.ROUTES,
@@ -116,6 +135,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=route_handlers,
         lifespan=[lifespan],
         guards=[authentication_guard],
+        plugins=[channels],
         state=State({"settings": settings}),
         dependencies={
             "db": Provide(provide_db),

@@ -92,6 +92,24 @@ async def _case_or_404(db: DB, principal: Principal, case_id: int) -> Case:
     return case
 
 
+@get("/casussen/{case_id:int}/leefgebieden", include_in_schema=False)
+async def leefgebieden_fragment(
+    request: Request[Any, Any, Any], db: DB, principal: CurrentUser, case_id: FromPath[int]
+) -> Template:
+    case = await _case_or_404(db, principal, case_id)
+    return page(
+        request,
+        "cases/_leefgebieden.html",
+        principal=principal,
+        case=case,
+        leefgebieden=await leefgebieden.statuses(db, case, case.region),
+        may_edit=may_edit_case(principal),
+        status_options=leefgebieden.STATUSES,
+        closure_options=leefgebieden.CLOSURE_STATUSES,
+        status_labels=leefgebieden.STATUS_LABELS,
+    )
+
+
 @post("/casussen/{case_id:int}/leefgebieden/{key:str}", include_in_schema=False)
 async def leefgebied_update(
     request: Request[Any, Any, Any],
@@ -121,6 +139,10 @@ async def leefgebied_update(
         object_type="leefgebied",
         fields=[f"leefgebied.{key}.status", f"leefgebied.{key}.note"],
     )
+    await db.commit()
+    hook = request.app.state.get("on_case_change")
+    if hook is not None:
+        await hook(case.id, "leefgebied")
     rows = await leefgebieden.statuses(db, case, region)
     row = next(r for r in rows if r.key == key)
     return page(
@@ -245,4 +267,11 @@ async def api_cases(
     ]
 
 
-ROUTES = [case_list, leefgebied_update, basisdossier_save, attention_resolved, api_cases]
+ROUTES = [
+    case_list,
+    leefgebieden_fragment,
+    leefgebied_update,
+    basisdossier_save,
+    attention_resolved,
+    api_cases,
+]

@@ -18,6 +18,7 @@ from app.cases import leefgebieden, services
 from app.cases.bsn import mask_bsn
 from app.cases.models import Case, Notice, NoticeStatus
 from app.cases.schemas import (
+    ActionOut,
     CaseDetail,
     CasemanagerOut,
     DetentionOut,
@@ -25,7 +26,9 @@ from app.cases.schemas import (
     PairingOut,
     PersonOut,
 )
+from app.coordination import actions as action_service
 from app.coordination.models import Pairing
+from app.coordination.panel import coordination_context
 from app.deps import DB, Audit, CurrentUser
 from app.meetings.services import agenda_history
 from app.web import page
@@ -121,13 +124,15 @@ async def case_page(
         object_id=case.id,
         fields=viewed_fields(principal),
     )
+    context = await case_context(db, principal, case)
+    context.update(await coordination_context(db, principal, case, None))
     return page(
         request,
         "cases/detail.html",
         principal=principal,
         active="casussen",
         title=f"Casus {case.reference}",
-        **await case_context(db, principal, case),
+        **context,
     )
 
 
@@ -173,7 +178,17 @@ async def case_detail_out(db: DB, case: Case) -> CaseDetail:
         leefgebieden=[
             LeefgebiedOut(key=s.key, label=s.label, status=s.status, note=s.note) for s in statuses
         ],
-        actions=[],
+        actions=[
+            ActionOut(
+                id=a.id,
+                leefgebied=a.leefgebied,
+                description=a.description,
+                owner=a.owner_label,
+                due_on=a.due_on.isoformat() if a.due_on else None,
+                status=str(a.status),
+            )
+            for a in await action_service.for_case(db, case.id)
+        ],
         origin_gemeente=case.origin_municipality_code,
         return_gemeente=case.return_municipality_code,
     )

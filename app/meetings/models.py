@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.cases.models import Case
-from app.db import Base, TimestampMixin
+from app.db import Base, TimestampMixin, utcnow
 from app.reference.models import Organisation, Region
 
 
@@ -142,6 +142,11 @@ class Meeting(TimestampMixin, Base):
     started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     current_item_id: Mapped[int | None] = mapped_column(default=None)
+    # Counts every change of the room's state (current item, statuses), so screens know they are behind.
+    room_version: Mapped[int] = mapped_column(default=0)
+    minutes_note: Mapped[str] = mapped_column(Text, default="")
+    minutes_closed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    minutes_closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     series: Mapped[MeetingSeries] = relationship(lazy="joined")
     items: Mapped[list[AgendaItem]] = relationship(
@@ -235,3 +240,35 @@ class AgendaItem(TimestampMixin, Base):
     @property
     def status_label(self) -> str:
         return ItemStatus(self.status).label
+
+
+class AttendanceMode(enum.StrEnum):
+    """How someone took part in a meeting (recorded by the chair, for the minutes)."""
+
+    IN_ROOM = "zaal"
+    ONLINE = "online"
+    ABSENT = "afwezig"
+
+    @property
+    def label(self) -> str:
+        return {
+            AttendanceMode.IN_ROOM: "In de zaal",
+            AttendanceMode.ONLINE: "Online",
+            AttendanceMode.ABSENT: "Afwezig",
+        }[self]
+
+
+class Attendance(Base):
+    """Whether a participant was in the room, online or absent."""
+
+    __tablename__ = "attendances"
+    __table_args__ = (UniqueConstraint("meeting_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    mode: Mapped[AttendanceMode] = mapped_column(String(12))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")

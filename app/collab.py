@@ -1,0 +1,625 @@
+"""Live editing of the plan van aanpak: a y-websocket server on pycrdt (contract section 6).
+
+One room per case's plan, holding a `pycrdt.Doc` with one `Text` per section (`doel` and each
+leefgebied). The protocol facts and pitfalls behind this design are in shared/realtime-notes.md:
+
+- Durable before visible: every update a client sends is appended to `plan_updates` before anyone
+  else receives it. Updates arriving in one event-loop turn are written in one commit (group commit)
+  and sent on as one merged update.
+- On connect the server sends sync step 1, so a client that edited offline pushes its edits.
+- Awareness (who types where) is relayed to everyone, including the sender; the name and colour in
+  it are set by the server from the logged-in user, so nobody can pose as someone else. When a
+  socket closes, its awareness entries are removed for everyone.
+- Several processes: a room subscribes to its Redis channel before loading from the database,
+  publishes its persisted updates and awareness through one ordered queue, and exchanges state
+  vectors on load and periodically so a missed pub/sub message is repaired (pub/sub is at-most-once).
+- Compaction squashes the update log into a snapshot in the database, under a per-plan lock, from
+  what the database holds (never from one process's copy), on load and every COMPACT_EVERY updates.
+- A room is unloaded after its last client left and a grace period, after a final flush.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pycrdt import (
+    Awareness,
+    Decoder,
+    Doc,
+    Text,
+    create_awareness_message,
+    create_sync_message,
+    create_update_message,
+    handle_sync_message,
+    merge_updates,
+    read_message,
+    write_var_uint,
+)
+from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.coordination.models import PlanSnapshot, PlanUpdate
+from app.db import utcnow
+from app.logs import get_logger
+
+log = get_logger("app.collab")
+
+MAX_FRAME = 1024 * 1024  # larger frames close the connection (1009)
+COMPACT_EVERY = 500
+UNLOAD_AFTER = 15.0  # seconds a room stays loaded after its last client left
+RESYNC_EVERY = 10.0  # seconds between state-vector exchanges across processes
+COLOURS = [
+    "#154273",
+    "#b3261e",
+    "#2e7d32",
+    "#8a5a00",
+    "#6a1b9a",
+    "#00695c",
+    "#ad1457",
+    "#37474f",
+    "#e65100",
+    "#1565c0",
+]
+
+MSG_SYNC = 0
+MSG_AWARENESS = 1
+MSG_AUTH = 2
+MSG_QUERY_AWARENESS = 3
+
+
+class ProtocolError(Exception):
+    """A frame that is not y-websocket: the connection is closed, the room is unharmed."""
+
+
+def colour_for(user_id: int) -> str:
+    return COLOURS[user_id % len(COLOURS)]
+
+
+def encode_awareness(entries: list[tuple[int, int, str]]) -> bytes:
+    """Awareness update bytes: count, then (client id, clock, JSON state) per entry."""
+    out = bytearray(write_var_uint(len(entries)))
+    for client_id, clock, state in entries:
+        data = state.encode()
+        out += write_var_uint(client_id) + write_var_uint(clock) + write_var_uint(len(data)) + data
+    return bytes(out)
+
+
+def decode_awareness(update: bytes) -> list[tuple[int, int, str]]:
+    decoder = Decoder(update)
+    entries = []
+    for _ in range(decoder.read_var_uint()):
+        entries.append(
+            (decoder.read_var_uint(), decoder.read_var_uint(), decoder.read_var_string())
+        )
+    return entries
+
+
+# ---------------------------------------------------------------- persistence
+
+
+class PlanStore:
+    """The update log and snapshots of plans in the database."""
+
+    def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
+        self.factory = factory
+
+    async def load(self, case_id: int) -> tuple[bytes | None, list[bytes], int]:
+        async with self.factory() as session:
+            snapshot = await session.get(PlanSnapshot, case_id)
+            upto = snapshot.upto_id if snapshot else 0
+            rows = (
+                (
+                    await session.execute(
+                        select(PlanUpdate.data)
+                        .where(PlanUpdate.case_id == case_id, PlanUpdate.id > upto)
+                        .order_by(PlanUpdate.id)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            return (snapshot.data if snapshot else None), list(rows), len(rows)
+
+    async def append(self, case_id: int, updates: list[bytes]) -> None:
+        async with self.factory() as session, session.begin():
+            now = utcnow()
+            await session.execute(
+                insert(PlanUpdate),
+                [{"case_id": case_id, "data": u, "created_at": now} for u in updates],
+            )
+
+    async def compact(self, case_id: int, sections: list[str]) -> int:
+        """Squash the log into the snapshot from what the database holds; returns rows removed."""
+        async with self.factory() as session, session.begin():
+            if session.get_bind().dialect.name == "postgresql":
+                await session.execute(
+                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": (7 << 40) + case_id}
+                )
+            snapshot = await session.get(PlanSnapshot, case_id)
+            upto = snapshot.upto_id if snapshot else 0
+            rows = (
+                await session.execute(
+                    select(PlanUpdate.id, PlanUpdate.data)
+                    .where(PlanUpdate.case_id == case_id, PlanUpdate.id > upto)
+                    .order_by(PlanUpdate.id)
+                )
+            ).all()
+            if not rows:
+                return 0
+            doc: Doc[Any] = Doc()
+            texts = {key: doc.get(key, type=Text) for key in sections}
+            if snapshot is not None:
+                doc.apply_update(snapshot.data)
+            for row in rows:
+                doc.apply_update(row.data)
+            last = rows[-1].id
+            values = {
+                "data": doc.get_update(),
+                "upto_id": last,
+                "texts": {k: str(t) for k, t in texts.items()},
+                "updated_at": utcnow(),
+            }
+            if snapshot is None:
+                session.add(PlanSnapshot(case_id=case_id, **values))
+            else:
+                for key, value in values.items():
+                    setattr(snapshot, key, value)
+            await session.execute(
+                delete(PlanUpdate).where(PlanUpdate.case_id == case_id, PlanUpdate.id <= last)
+            )
+            return len(rows)
+
+    async def texts(self, case_id: int, sections: list[str]) -> dict[str, str]:
+        """The plan's current text per section, from the database (for versions and printing)."""
+        snapshot, updates, _count = await self.load(case_id)
+        doc: Doc[Any] = Doc()
+        texts = {key: doc.get(key, type=Text) for key in sections}
+        if snapshot:
+            doc.apply_update(snapshot)
+        for update in updates:
+            doc.apply_update(update)
+        return {key: str(value) for key, value in texts.items()}
+
+    async def pending_count(self, case_id: int) -> int:
+        async with self.factory() as session:
+            return int(
+                await session.scalar(
+                    select(func.count())
+                    .select_from(PlanUpdate)
+                    .where(PlanUpdate.case_id == case_id)
+                )
+                or 0
+            )
+
+
+# ---------------------------------------------------------------- connections and rooms
+
+
+@dataclass(eq=False)
+class Connection:
+    """One client socket in a room."""
+
+    send: Callable[[bytes], Awaitable[None]]
+    user_id: int
+    name: str
+    colour: str
+    awareness_ids: set[int] = field(default_factory=set)
+    queue: asyncio.Queue[bytes | None] = field(default_factory=asyncio.Queue)
+    edits: int = 0
+    closed: bool = False
+
+    def push(self, frame: bytes) -> None:
+        if not self.closed:
+            self.queue.put_nowait(frame)
+
+
+class Room:
+    """One plan document with its connected clients."""
+
+    def __init__(self, server: CollabServer, case_id: int, sections: list[str]) -> None:
+        self.server = server
+        self.case_id = case_id
+        self.sections = sections
+        self.doc: Doc[Any] = Doc()
+        for key in sections:
+            self.doc.get(key, type=Text)  # declare the schema before any update (notes, item 5)
+        self.awareness = Awareness(self.doc)
+        self.awareness.set_local_state(
+            None
+        )  # the server has no presence of its own (notes, item 6)
+        self.connections: set[Connection] = set()
+        self.ready = asyncio.Event()
+        self.origin: Connection | str | None = None
+        self.pending: list[tuple[bytes, Connection | None]] = []
+        self.remote: list[bytes] = []
+        self.flush_lock = asyncio.Lock()
+        self.flush_scheduled = False
+        self.since_compaction = 0
+        self.unload_task: asyncio.Task[None] | None = None
+        self.resync_task: asyncio.Task[None] | None = None
+        self.failed: BaseException | None = None
+        self.doc.observe(self._on_update)
+
+    def _on_update(self, event: Any) -> None:
+        # Called inside apply_update; `self.origin` says who sent it (notes, item 3).
+        update = bytes(event.update)
+        if self.origin == "remote":
+            self.remote.append(update)
+        elif isinstance(self.origin, Connection) or self.origin is None:
+            self.pending.append(
+                (update, self.origin if isinstance(self.origin, Connection) else None)
+            )
+        self._schedule_flush()
+
+    def apply(
+        self, update_or_message: bytes, origin: Connection | str, *, sync_payload: bool = False
+    ) -> bytes | None:
+        self.origin = origin
+        try:
+            if sync_payload:
+                return handle_sync_message(update_or_message, self.doc)
+            self.doc.apply_update(update_or_message)
+            return None
+        finally:
+            self.origin = None
+
+    def _schedule_flush(self) -> None:
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.flush()))
+
+    async def flush(self) -> None:
+        """Persist what arrived in this turn in one commit, then broadcast it as one merged update."""
+        async with self.flush_lock:
+            self.flush_scheduled = False
+            pending, self.pending = self.pending, []
+            remote, self.remote = self.remote, []
+            if pending:
+                try:
+                    await self.server.store.append(self.case_id, [u for u, _ in pending])
+                except Exception as exc:
+                    # Not persisted: the senders are disconnected so their clients keep the edits
+                    # and push them again on reconnect (sync step 1); nobody else saw them.
+                    log.error("collab.persist_failed", case_id=self.case_id, exc_info=exc)
+                    for sender in {c for _, c in pending if c is not None}:
+                        self.server.drop(sender, 1011)
+                    return
+                self.since_compaction += len(pending)
+                merged = (
+                    pending[0][0] if len(pending) == 1 else merge_updates(*[u for u, _ in pending])
+                )
+                frame = create_update_message(merged)
+                senders = {c for _, c in pending}
+                only = next(iter(senders)) if len(senders) == 1 else None
+                for connection in self.connections:
+                    if connection is not only:
+                        connection.push(frame)
+                self.server.fanout(self.case_id, b"U", merged)
+            if remote:
+                merged = remote[0] if len(remote) == 1 else merge_updates(*remote)
+                frame = create_update_message(merged)
+                for connection in self.connections:
+                    connection.push(frame)
+        if self.since_compaction >= COMPACT_EVERY:
+            self.since_compaction = 0
+            self.server.spawn(self.server.store.compact(self.case_id, self.sections))
+
+    def texts(self) -> dict[str, str]:
+        return {key: str(self.doc.get(key, type=Text)) for key in self.sections}
+
+
+class CollabServer:
+    """All plan rooms of this process, their persistence and their fan-out."""
+
+    def __init__(
+        self,
+        factory: async_sessionmaker[AsyncSession],
+        redis: Any | None = None,
+        unload_after: float = UNLOAD_AFTER,
+    ) -> None:
+        self.store = PlanStore(factory)
+        self.redis = redis
+        self.unload_after = unload_after
+        self.rooms: dict[int, Room] = {}
+        self.process_id = secrets.token_bytes(8)
+        self.outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.pubsub: Any = None
+        self.reader: asyncio.Task[None] | None = None
+        self.publisher: asyncio.Task[None] | None = None
+        self.drops: dict[Connection, int] = {}
+
+    def spawn(self, coro: Awaitable[Any]) -> None:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # ------------------------------------------------------------ Redis fan-out
+
+    def channel(self, case_id: int) -> str:
+        return f"kt:plan:{case_id}"
+
+    async def start(self) -> None:
+        if self.redis is not None:
+            self.pubsub = self.redis.pubsub()
+            self.publisher = asyncio.create_task(self._publish_loop(), name="collab-publish")
+
+    async def stop(self) -> None:
+        for room in list(self.rooms.values()):
+            await self._unload(room)
+        for task in (self.reader, self.publisher, *self.tasks):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        if self.pubsub is not None:
+            with contextlib.suppress(Exception):
+                await self.pubsub.aclose()
+
+    def fanout(self, case_id: int, kind: bytes, payload: bytes) -> None:
+        if self.redis is not None:
+            self.outbox.put_nowait((self.channel(case_id), kind + self.process_id + payload))
+
+    async def _publish_loop(self) -> None:
+        redis = self.redis
+        if redis is None:
+            return
+        while True:
+            channel, message = await self.outbox.get()
+            try:
+                await redis.publish(channel, message)
+            except Exception as exc:  # Redis down: this process's clients still work together
+                log.warning("collab.publish_failed", error=type(exc).__name__)
+
+    async def _subscribe(self, case_id: int) -> None:
+        if self.pubsub is None:
+            return
+        await self.pubsub.subscribe(self.channel(case_id))
+        if self.reader is None or self.reader.done():
+            self.reader = asyncio.create_task(self._read_loop(), name="collab-read")
+
+    async def _read_loop(self) -> None:
+        while True:
+            try:
+                message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            except Exception as exc:
+                log.warning("collab.subscribe_failed", error=type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            if message is None:
+                if not self.pubsub.subscribed:
+                    await asyncio.sleep(0.2)
+                continue
+            channel = (
+                message["channel"].decode()
+                if isinstance(message["channel"], bytes)
+                else message["channel"]
+            )
+            data: bytes = message["data"]
+            case_id = int(channel.rsplit(":", 1)[1])
+            room = self.rooms.get(case_id)
+            if room is None or data[1:9] == self.process_id:
+                continue
+            kind, payload = data[:1], data[9:]
+            try:
+                if kind == b"U":
+                    room.apply(payload, "remote")
+                elif kind == b"A":
+                    room.awareness.apply_awareness_update(read_message(payload[1:]), "remote")
+                    for connection in room.connections:
+                        connection.push(payload)
+                elif kind == b"S":
+                    missing = room.doc.get_update(payload)
+                    if len(missing) > 2:
+                        self.fanout(case_id, b"U", missing)
+            except Exception as exc:
+                log.warning(
+                    "collab.remote_message_failed", case_id=case_id, error=type(exc).__name__
+                )
+
+    # ------------------------------------------------------------ rooms
+
+    async def room(self, case_id: int, sections: list[str]) -> Room:
+        room = self.rooms.get(case_id)
+        if room is None:
+            room = Room(self, case_id, sections)
+            self.rooms[case_id] = room
+            try:
+                await self._subscribe(
+                    case_id
+                )  # before loading: nothing published meanwhile is missed
+                if (await self.store.pending_count(case_id)) >= COMPACT_EVERY:
+                    await self.store.compact(case_id, sections)
+                snapshot, updates, _ = await self.store.load(case_id)
+                room.origin = "load"
+                try:
+                    if snapshot:
+                        room.doc.apply_update(snapshot)
+                    for update in updates:
+                        room.doc.apply_update(update)
+                finally:
+                    room.origin = None
+                room.pending.clear()
+                room.remote.clear()
+                if self.redis is not None:
+                    self.fanout(case_id, b"S", room.doc.get_state())
+                    room.resync_task = asyncio.create_task(self._resync(room))
+            except BaseException as exc:
+                room.failed = exc
+                self.rooms.pop(case_id, None)
+                room.ready.set()
+                raise
+            room.ready.set()
+        else:
+            await room.ready.wait()
+            if room.failed is not None:
+                raise RuntimeError("plan room failed to load")
+        if room.unload_task is not None:
+            room.unload_task.cancel()
+            room.unload_task = None
+        return room
+
+    async def _resync(self, room: Room) -> None:
+        while True:
+            await asyncio.sleep(RESYNC_EVERY)
+            self.fanout(room.case_id, b"S", room.doc.get_state())
+
+    async def _unload_later(self, room: Room) -> None:
+        await asyncio.sleep(self.unload_after)
+        if not room.connections and self.rooms.get(room.case_id) is room:
+            await self._unload(room)
+
+    async def _unload(self, room: Room) -> None:
+        self.rooms.pop(room.case_id, None)
+        try:
+            await room.flush()
+            if room.resync_task is not None:
+                room.resync_task.cancel()
+            await self.store.compact(room.case_id, room.sections)
+        except Exception as exc:
+            log.warning("collab.unload_failed", case_id=room.case_id, error=type(exc).__name__)
+        finally:
+            if self.pubsub is not None:
+                with contextlib.suppress(Exception):
+                    await self.pubsub.unsubscribe(self.channel(room.case_id))
+
+    def drop(self, connection: Connection, code: int) -> None:
+        self.drops[connection] = code
+        connection.closed = True
+        connection.queue.put_nowait(None)
+
+    # ------------------------------------------------------------ one client
+
+    async def serve(
+        self,
+        case_id: int,
+        sections: list[str],
+        *,
+        user_id: int,
+        name: str,
+        receive: Callable[[], Awaitable[bytes]],
+        send: Callable[[bytes], Awaitable[None]],
+    ) -> tuple[int, int]:
+        """Run one client until it leaves; returns (close code, number of edits it sent)."""
+        room = await self.room(case_id, sections)
+        connection = Connection(send=send, user_id=user_id, name=name, colour=colour_for(user_id))
+        room.connections.add(connection)
+        writer = asyncio.create_task(self._write(connection))
+        code = 1000
+        try:
+            connection.push(create_sync_message(room.doc))  # sync step 1 (notes, item 1)
+            if room.awareness.states:
+                connection.push(
+                    create_awareness_message(
+                        room.awareness.encode_awareness_update(list(room.awareness.states))
+                    )
+                )
+            while not connection.closed:
+                receiver = asyncio.ensure_future(receive())
+                done, _ = await asyncio.wait(
+                    {receiver, writer}, return_when=asyncio.FIRST_COMPLETED
+                )
+                if receiver not in done:
+                    receiver.cancel()
+                    break
+                try:
+                    message = receiver.result()
+                except Exception:  # the client went away
+                    break
+                if len(message) > MAX_FRAME:
+                    code = 1009
+                    break
+                try:
+                    self._handle(room, connection, message)
+                except ProtocolError:
+                    code = 1003
+                    break
+                except Exception:  # a malformed update: this connection goes, the room stays
+                    code = 1003
+                    break
+        finally:
+            room.connections.discard(connection)
+            code = self.drops.pop(connection, code)
+            connection.closed = True
+            connection.queue.put_nowait(None)
+            with contextlib.suppress(BaseException):
+                await writer
+            if connection.awareness_ids:
+                ids = sorted(connection.awareness_ids & set(room.awareness.states))
+                if ids:
+                    room.awareness.remove_awareness_states(ids, "disconnect")
+                    frame = create_awareness_message(room.awareness.encode_awareness_update(ids))
+                    for other in room.connections:
+                        other.push(frame)
+                    self.fanout(case_id, b"A", frame)
+            if not room.connections and self.rooms.get(case_id) is room:
+                room.unload_task = asyncio.create_task(self._unload_later(room))
+        return code, connection.edits
+
+    def _handle(self, room: Room, connection: Connection, message: bytes) -> None:
+        if not message:
+            raise ProtocolError("empty frame")
+        kind = message[0]
+        if kind == MSG_SYNC:
+            if len(message) < 2 or message[1] > 2:
+                raise ProtocolError("unknown sync message")
+            if message[1] in (1, 2):
+                connection.edits += 1
+            reply = room.apply(message[1:], connection, sync_payload=True)
+            if reply:
+                connection.push(reply)
+        elif kind == MSG_AWARENESS:
+            update = read_message(message[1:])
+            entries = decode_awareness(update)
+            # The name and colour others see come from the login, not from the client.
+            trusted = []
+            for client_id, clock, state in entries:
+                if state != "null":
+                    value = json.loads(state)
+                    if not isinstance(value, dict):
+                        raise ProtocolError("awareness state is not an object")
+                    value["user"] = {
+                        "name": connection.name,
+                        "color": connection.colour,
+                        "id": connection.user_id,
+                    }
+                    state = json.dumps(value, ensure_ascii=False)
+                    connection.awareness_ids.add(client_id)
+                trusted.append((client_id, clock, state))
+            update = encode_awareness(trusted)
+            room.awareness.apply_awareness_update(update, connection)
+            frame = create_awareness_message(update)
+            for other in room.connections:  # including the sender (notes, item 2)
+                other.push(frame)
+            self.fanout(room.case_id, b"A", frame)
+        elif kind == MSG_QUERY_AWARENESS:
+            connection.push(
+                create_awareness_message(
+                    room.awareness.encode_awareness_update(list(room.awareness.states))
+                )
+            )
+        elif kind == MSG_AUTH:
+            return
+        else:
+            raise ProtocolError("unknown message type")
+
+    async def _write(self, connection: Connection) -> None:
+        while True:
+            frame = await connection.queue.get()
+            if frame is None:
+                return
+            try:
+                await connection.send(frame)
+            except Exception:
+                connection.closed = True
+                return
+
+
+def section_keys(leefgebied_keys: list[str]) -> list[str]:
+    return ["doel", *leefgebied_keys]

@@ -1,0 +1,62 @@
+"""Helpers for realtime tests: tickets over HTTP, real Yjs clients in Node, a live server per engine."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from app.settings import ROOT
+
+NODE_CLIENT = ROOT / "tests" / "node" / "yclient.mjs"
+
+
+def token(base_url: str, email: str, password: str = "demo-wachtwoord") -> dict[str, str]:
+    response = httpx.post(
+        f"{base_url}/api/v1/auth/token", json={"email": email, "password": password}, timeout=10
+    )
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def ticket(base_url: str, headers: dict[str, str], case_id: int) -> httpx.Response:
+    return httpx.post(f"{base_url}/api/v1/cases/{case_id}/plan/ticket", headers=headers, timeout=10)
+
+
+def ticket_url(base_url: str, email: str, case_id: int) -> str:
+    response = ticket(base_url, token(base_url, email), case_id)
+    response.raise_for_status()
+    return str(response.json()["url"])
+
+
+def yjs_client(**options: Any) -> subprocess.Popen[str]:
+    node = shutil.which("node") or "node"
+    return subprocess.Popen(
+        [node, str(NODE_CLIENT), json.dumps(options)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def result(process: subprocess.Popen[str], timeout: float = 30) -> tuple[int, dict[str, Any]]:
+    out, err = process.communicate(timeout=timeout)
+    lines = [line for line in out.splitlines() if line.startswith("{")]
+    if not lines:
+        raise AssertionError(f"no output from the Yjs client: {err[-2000:]}")
+    return process.returncode, json.loads(lines[-1])
+
+
+def run_client(**options: Any) -> tuple[int, dict[str, Any]]:
+    return result(yjs_client(**options), timeout=options.get("timeout", 10000) / 1000 + 20)
+
+
+def copy_db(template: Path, folder: Path) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(template, folder / "app.db")
+    return f"sqlite+aiosqlite:///{folder / 'app.db'}"

@@ -1,0 +1,155 @@
+"""The plan's realtime channel with real Yjs clients (yjs + y-websocket from Node), contract §6."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from app.coordination.models import PlanUpdate
+from app.db import create_engine, session_factory
+from tests.collab_helpers import copy_db, result, run_client, ticket, ticket_url, token, yjs_client
+from tests.conftest import (
+    COORDINATOR_FRL,
+    COORDINATOR_GRN,
+    GGZ_PARTNER,
+    RECLASSERING,
+    PgDatabases,
+    pg_url_for,
+)
+from tests.live import LiveServer
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    folder = tmp_path_factory.mktemp(f"collab-{request.param}")
+    if request.param == "sqlite":
+        url = copy_db(request.getfixturevalue("sqlite_templates")["demo"], folder)
+    else:
+        databases: PgDatabases = request.getfixturevalue("pg_databases")
+        url = pg_url_for(databases.clone("demo"))
+    live = LiveServer(url, folder, extra_env={"RUN_JOBS_IN_PROCESS": "false"}).start()
+    live.database_url = url  # type: ignore[attr-defined]
+    yield live
+    live.stop()
+
+
+def frl_case(server: LiveServer) -> int:
+    headers = token(server.url, COORDINATOR_FRL)
+    cases = httpx.get(
+        f"{server.url}/api/v1/cases", headers=headers, params={"status": "open"}, timeout=10
+    ).json()
+    return int(cases[0]["id"])
+
+
+def pick_case(server: LiveServer, index: int) -> int:
+    headers = token(server.url, COORDINATOR_FRL)
+    cases = httpx.get(
+        f"{server.url}/api/v1/cases", headers=headers, params={"status": "open"}, timeout=10
+    ).json()
+    return int(cases[index]["id"])
+
+
+def test_ticket_url_has_the_contract_shape_and_is_single_use(server: LiveServer) -> None:
+    case_id = pick_case(server, 1)
+    url = ticket_url(server.url, COORDINATOR_FRL, case_id)
+    assert url.startswith(f"ws://127.0.0.1:{server.port}/collab/plans/{case_id}?ticket=")
+    code, first = run_client(url=url, timeout=8000)
+    assert code == 0 and "closed" not in first
+    code, again = run_client(url=url, timeout=8000)
+    assert code == 3 and again["closed"] == 4401
+
+
+def test_no_ticket_and_no_session_gets_nothing(server: LiveServer) -> None:
+    case_id = pick_case(server, 1)
+    url = f"ws://127.0.0.1:{server.port}/collab/plans/{case_id}"
+    code, outcome = run_client(url=url, timeout=8000)
+    assert code == 3 and outcome["closed"] == 4401
+    assert all(text == "" for text in outcome["texts"].values())
+
+
+def test_a_user_of_another_region_gets_no_ticket(server: LiveServer) -> None:
+    case_id = pick_case(server, 1)
+    response = ticket(server.url, token(server.url, COORDINATOR_GRN), case_id)
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Niet gevonden.", "errors": []}
+    assert ticket(server.url, {}, case_id).status_code == 401
+
+
+def test_two_clients_typing_at_once_converge_and_a_late_joiner_gets_everything(
+    server: LiveServer,
+) -> None:
+    case_id = pick_case(server, 2)
+    first = yjs_client(
+        url=ticket_url(server.url, COORDINATOR_FRL, case_id),
+        section="onderdak",
+        insert="Nachtopvang regelen. ",
+        typing=15,
+        expect=["Nachtopvang regelen.", "Woningcorporatie bellen."],
+        timeout=20000,
+    )
+    second = yjs_client(
+        url=ticket_url(server.url, RECLASSERING, case_id),
+        section="onderdak",
+        insert="Woningcorporatie bellen.",
+        typing=15,
+        atStart=True,
+        expect=["Nachtopvang regelen.", "Woningcorporatie bellen."],
+        timeout=20000,
+    )
+    code_a, a = result(first)
+    code_b, b = result(second)
+    assert code_a == 0 and code_b == 0
+    assert a["texts"]["onderdak"] == b["texts"]["onderdak"]
+    late_code, late = run_client(
+        url=ticket_url(server.url, GGZ_PARTNER, case_id),
+        expect=["Woningcorporatie bellen."],
+        section="onderdak",
+        timeout=8000,
+    )
+    assert late_code == 0
+    assert late["texts"]["onderdak"] == a["texts"]["onderdak"]
+
+
+def test_every_update_is_in_the_database_and_the_text_survives_a_restart(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    case_id = pick_case(server, 3)
+    code, _ = run_client(
+        url=ticket_url(server.url, COORDINATOR_FRL, case_id),
+        section="doel",
+        insert="Terug naar Leeuwarden.",
+        expect=["Terug naar Leeuwarden."],
+    )
+    assert code == 0
+
+    async def count() -> int:
+        engine = create_engine(server.database_url)  # type: ignore[attr-defined]
+        async with session_factory(engine)() as s:
+            n = await s.scalar(
+                select(func.count()).select_from(PlanUpdate).where(PlanUpdate.case_id == case_id)
+            )
+        await engine.dispose()
+        return int(n or 0)
+
+    assert asyncio.run(count()) >= 1  # appended before anyone else could see it
+    server.kill()  # no graceful unload: the log alone must carry the text
+    server.process = None
+    server.start()
+    code, after = run_client(
+        url=ticket_url(server.url, GGZ_PARTNER, case_id),
+        expect=["Terug naar Leeuwarden."],
+        timeout=10000,
+    )
+    assert code == 0
+    assert after["texts"]["doel"] == "Terug naar Leeuwarden."
