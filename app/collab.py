@@ -26,7 +26,7 @@ import json
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from pycrdt import (
     Awareness,
@@ -41,7 +41,7 @@ from pycrdt import (
     read_message,
     write_var_uint,
 )
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import Table, delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.coordination.models import PlanSnapshot, PlanUpdate
@@ -49,6 +49,7 @@ from app.db import utcnow
 from app.logs import get_logger
 
 log = get_logger("app.collab")
+PLAN_UPDATES = cast(Table, PlanUpdate.__table__)
 
 MAX_FRAME = 1024 * 1024  # larger frames close the connection (1009)
 COMPACT_EVERY = 500
@@ -109,29 +110,41 @@ class PlanStore:
     def __init__(self, factory: async_sessionmaker[AsyncSession]) -> None:
         self.factory = factory
 
-    async def load(self, case_id: int) -> tuple[bytes | None, list[bytes], int]:
-        async with self.factory() as session:
-            snapshot = await session.get(PlanSnapshot, case_id)
-            upto = snapshot.upto_id if snapshot else 0
-            rows = (
-                (
-                    await session.execute(
-                        select(PlanUpdate.data)
-                        .where(PlanUpdate.case_id == case_id, PlanUpdate.id > upto)
-                        .order_by(PlanUpdate.id)
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            return (snapshot.data if snapshot else None), list(rows), len(rows)
+    async def load(
+        self, case_id: int, session: AsyncSession | None = None
+    ) -> tuple[bytes | None, list[bytes], int]:
+        """Snapshot and later updates. Pass the caller's session when it has one open: on SQLite a
+        second transaction would wait for the first one's write lock."""
+        if session is None:
+            async with self.factory() as own:
+                return await self._load(own, case_id)
+        return await self._load(session, case_id)
 
-    async def append(self, case_id: int, updates: list[bytes]) -> None:
+    async def _load(
+        self, session: AsyncSession, case_id: int
+    ) -> tuple[bytes | None, list[bytes], int]:
+        snapshot = await session.get(PlanSnapshot, case_id)
+        upto = snapshot.upto_id if snapshot else 0
+        rows = (
+            (
+                await session.execute(
+                    select(PlanUpdate.data)
+                    .where(PlanUpdate.case_id == case_id, PlanUpdate.id > upto)
+                    .order_by(PlanUpdate.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        return (snapshot.data if snapshot else None), list(rows), len(rows)
+
+    async def append_many(self, updates: list[tuple[int, bytes]]) -> None:
+        """Append updates of any number of plans in one transaction."""
         async with self.factory() as session, session.begin():
             now = utcnow()
             await session.execute(
-                insert(PlanUpdate),
-                [{"case_id": case_id, "data": u, "created_at": now} for u in updates],
+                insert(PLAN_UPDATES),
+                [{"case_id": c, "data": u, "created_at": now} for c, u in updates],
             )
 
     async def compact(self, case_id: int, sections: list[str]) -> int:
@@ -175,9 +188,11 @@ class PlanStore:
             )
             return len(rows)
 
-    async def texts(self, case_id: int, sections: list[str]) -> dict[str, str]:
+    async def texts(
+        self, case_id: int, sections: list[str], session: AsyncSession | None = None
+    ) -> dict[str, str]:
         """The plan's current text per section, from the database (for versions and printing)."""
-        snapshot, updates, _count = await self.load(case_id)
+        snapshot, updates, _count = await self.load(case_id, session)
         doc: Doc[Any] = Doc()
         texts = {key: doc.get(key, type=Text) for key in sections}
         if snapshot:
@@ -238,8 +253,6 @@ class Room:
         self.origin: Connection | str | None = None
         self.pending: list[tuple[bytes, Connection | None]] = []
         self.remote: list[bytes] = []
-        self.flush_lock = asyncio.Lock()
-        self.flush_scheduled = False
         self.since_compaction = 0
         self.unload_task: asyncio.Task[None] | None = None
         self.resync_task: asyncio.Task[None] | None = None
@@ -255,7 +268,9 @@ class Room:
             self.pending.append(
                 (update, self.origin if isinstance(self.origin, Connection) else None)
             )
-        self._schedule_flush()
+        else:
+            return  # loading from the database
+        self.server.mark_dirty(self)
 
     def apply(
         self, update_or_message: bytes, origin: Connection | str, *, sync_payload: bool = False
@@ -269,46 +284,32 @@ class Room:
         finally:
             self.origin = None
 
-    def _schedule_flush(self) -> None:
-        if not self.flush_scheduled:
-            self.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.flush()))
-
     async def flush(self) -> None:
-        """Persist what arrived in this turn in one commit, then broadcast it as one merged update."""
-        async with self.flush_lock:
-            self.flush_scheduled = False
-            pending, self.pending = self.pending, []
-            remote, self.remote = self.remote, []
-            if pending:
-                try:
-                    await self.server.store.append(self.case_id, [u for u, _ in pending])
-                except Exception as exc:
-                    # Not persisted: the senders are disconnected so their clients keep the edits
-                    # and push them again on reconnect (sync step 1); nobody else saw them.
-                    log.error("collab.persist_failed", case_id=self.case_id, exc_info=exc)
-                    for sender in {c for _, c in pending if c is not None}:
-                        self.server.drop(sender, 1011)
-                    return
-                self.since_compaction += len(pending)
-                merged = (
-                    pending[0][0] if len(pending) == 1 else merge_updates(*[u for u, _ in pending])
-                )
-                frame = create_update_message(merged)
-                senders = {c for _, c in pending}
-                only = next(iter(senders)) if len(senders) == 1 else None
-                for connection in self.connections:
-                    if connection is not only:
-                        connection.push(frame)
-                self.server.fanout(self.case_id, b"U", merged)
-            if remote:
-                merged = remote[0] if len(remote) == 1 else merge_updates(*remote)
-                frame = create_update_message(merged)
-                for connection in self.connections:
+        """Make sure everything this room received is persisted and sent on."""
+        await self.server.flush()
+
+    def broadcast(
+        self, pending: list[tuple[bytes, Connection | None]], remote: list[bytes]
+    ) -> None:
+        """Send on what was persisted (ours) or received from another process (remote)."""
+        if pending:
+            merged = pending[0][0] if len(pending) == 1 else merge_updates(*[u for u, _ in pending])
+            frame = create_update_message(merged)
+            senders = {c for _, c in pending}
+            only = next(iter(senders)) if len(senders) == 1 else None
+            for connection in self.connections:
+                if connection is not only:
                     connection.push(frame)
-        if self.since_compaction >= COMPACT_EVERY:
-            self.since_compaction = 0
-            self.server.spawn(self.server.store.compact(self.case_id, self.sections))
+            self.server.fanout(self.case_id, b"U", merged)
+            self.since_compaction += len(pending)
+            if self.since_compaction >= COMPACT_EVERY:
+                self.since_compaction = 0
+                self.server.spawn(self.server.store.compact(self.case_id, self.sections))
+        if remote:
+            merged = remote[0] if len(remote) == 1 else merge_updates(*remote)
+            frame = create_update_message(merged)
+            for connection in self.connections:
+                connection.push(frame)
 
     def texts(self) -> dict[str, str]:
         return {key: str(self.doc.get(key, type=Text)) for key in self.sections}
@@ -334,11 +335,53 @@ class CollabServer:
         self.reader: asyncio.Task[None] | None = None
         self.publisher: asyncio.Task[None] | None = None
         self.drops: dict[Connection, int] = {}
+        self.dirty: set[Room] = set()
+        self.flush_scheduled = False
+        self.flush_lock = asyncio.Lock()
 
     def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    # ------------------------------------------------------------ group commit
+
+    def mark_dirty(self, room: Room) -> None:
+        self.dirty.add(room)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            asyncio.get_running_loop().call_soon(lambda: self.spawn(self.flush()))
+
+    async def flush(self) -> None:
+        """One commit for everything every room received in this event-loop turn, then broadcast.
+
+        Durable before visible: nothing is sent to other clients or processes before it is stored.
+        """
+        async with self.flush_lock:
+            self.flush_scheduled = False
+            rooms, self.dirty = self.dirty, set()
+            batches = []
+            for room in rooms:
+                pending, room.pending = room.pending, []
+                remote, room.remote = room.remote, []
+                batches.append((room, pending, remote))
+            stored = [
+                (room.case_id, update) for room, pending, _ in batches for update, _c in pending
+            ]
+            if stored:
+                try:
+                    await self.store.append_many(stored)
+                except Exception as exc:
+                    # Not persisted: the senders are disconnected, so their clients keep the edits and
+                    # push them again on reconnect (sync step 1); nobody else has seen them.
+                    log.error("collab.persist_failed", updates=len(stored), exc_info=exc)
+                    for room, pending, remote in batches:
+                        for sender in {c for _, c in pending if c is not None}:
+                            self.drop(sender, 1011)
+                        room.broadcast([], remote)
+                    return
+            for room, pending, remote in batches:
+                room.broadcast(pending, remote)
 
     # ------------------------------------------------------------ Redis fan-out
 
@@ -511,6 +554,7 @@ class CollabServer:
         connection = Connection(send=send, user_id=user_id, name=name, colour=colour_for(user_id))
         room.connections.add(connection)
         writer = asyncio.create_task(self._write(connection))
+        reader: asyncio.Task[int] | None = None
         code = 1000
         try:
             connection.push(create_sync_message(room.doc))  # sync step 1 (notes, item 1)
@@ -520,30 +564,17 @@ class CollabServer:
                         room.awareness.encode_awareness_update(list(room.awareness.states))
                     )
                 )
-            while not connection.closed:
-                receiver = asyncio.ensure_future(receive())
-                done, _ = await asyncio.wait(
-                    {receiver, writer}, return_when=asyncio.FIRST_COMPLETED
-                )
-                if receiver not in done:
-                    receiver.cancel()
-                    break
-                try:
-                    message = receiver.result()
-                except Exception:  # the client went away
-                    break
-                if len(message) > MAX_FRAME:
-                    code = 1009
-                    break
-                try:
-                    self._handle(room, connection, message)
-                except ProtocolError:
-                    code = 1003
-                    break
-                except Exception:  # a malformed update: this connection goes, the room stays
-                    code = 1003
-                    break
+            reader = asyncio.create_task(self._read(room, connection, receive))
+            done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            if reader in done:
+                code = reader.result()
+            else:
+                reader.cancel()
+                with contextlib.suppress(BaseException):
+                    await reader
         finally:
+            if reader is not None and not reader.done():
+                reader.cancel()
             room.connections.discard(connection)
             code = self.drops.pop(connection, code)
             connection.closed = True
@@ -561,6 +592,23 @@ class CollabServer:
             if not room.connections and self.rooms.get(case_id) is room:
                 room.unload_task = asyncio.create_task(self._unload_later(room))
         return code, connection.edits
+
+    async def _read(
+        self, room: Room, connection: Connection, receive: Callable[[], Awaitable[bytes]]
+    ) -> int:
+        """Read frames until the client goes; the close code says why (1009 too big, 1003 malformed)."""
+        while not connection.closed:
+            try:
+                message = await receive()
+            except Exception:  # the client went away
+                return 1000
+            if len(message) > MAX_FRAME:
+                return 1009
+            try:
+                self._handle(room, connection, message)
+            except Exception:  # a malformed frame: this connection goes, the room stays
+                return 1003
+        return 1000
 
     def _handle(self, room: Room, connection: Connection, message: bytes) -> None:
         if not message:

@@ -44,7 +44,12 @@ class RequestContextMiddleware:
         self.secure = secure
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        if scope["type"] == "websocket":
+            # A socket carries many frames: no per-frame wrapper, just the request id.
+            scope.setdefault("state", {})["request_id"] = new_request_id()
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = new_request_id()

@@ -22,6 +22,7 @@ OUT = ROOT / "screenshots"
 
 def shoot(page, name: str, full_page: bool = True) -> None:  # type: ignore[no-untyped-def]
     path = OUT / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(path), full_page=full_page)
     print(f"  {path.relative_to(ROOT)}")
 
@@ -37,7 +38,11 @@ def main() -> None:
         migrate(settings_for(url, data))
         asyncio.run(_load(url, demo=True))
         with running(LiveServer(url, data)) as server, chromium(executable) as browser:
-            desktop = browser.new_context(viewport={"width": 1366, "height": 900})
+            desktop = browser.new_context(
+                viewport={"width": 1366, "height": 900},
+                locale="nl-NL",
+                timezone_id="Europe/Amsterdam",
+            )
             page = desktop.new_page()
             page.goto(f"{server.url}/inloggen")
             shoot(page, "01-inloggen", full_page=False)
@@ -54,8 +59,45 @@ def main() -> None:
             page.get_by_role("button", name=re.compile("Agenda (opnieuw )?opbouwen")).click()
             page.wait_for_selector(".kt-item")
             shoot(page, "05-agenda")
+            meeting_url = page.url
             page.goto(f"{server.url}/meldingen")
             shoot(page, "06-meldingen")
+            # the live meeting room: the chair and a partner
+            page.goto(f"{meeting_url}/overleg")
+            page.get_by_role("button", name="Overleg starten").click()
+            page.locator("#room-panel h2").first.wait_for()
+            page.get_by_role("button", name="Volgende →").click()
+            page.wait_for_timeout(800)
+            partner_ctx = browser.new_context(
+                viewport={"width": 1366, "height": 900},
+                locale="nl-NL",
+                timezone_id="Europe/Amsterdam",
+            )
+            partner = partner_ctx.new_page()
+            browser_login(partner, server.url, "casemanager@reclassering.example")
+            partner.goto(f"{meeting_url}/overleg")
+            partner.locator("[data-plan-status]").filter(has_text="Verbonden").wait_for()
+            page.locator("[data-plan-status]").filter(has_text="Verbonden").wait_for()
+            box = page.locator("[data-plan-text=doel]")
+            box.click()
+            box.press_sequentially(
+                "Binnen vier weken een vaste woonplek en inkomen; contact met zoon herstellen.",
+                delay=5,
+            )
+            partner_box = partner.locator("[data-plan-text=onderdak]")
+            partner_box.click()
+            partner_box.press_sequentially(
+                "Aanmelding bij de maatschappelijke opvang loopt; ", delay=5
+            )
+            page.locator("[id^=status-identiteitsbewijs]").select_option("actie_nodig")
+            page.get_by_label("Wat").fill("Afspraak burgerzaken voor een ID-kaart")
+            page.get_by_label("Wie").select_option(index=2)
+            page.get_by_role("button", name="Actie toevoegen").click()
+            page.wait_for_timeout(1000)
+            shoot(page, "07-overleg-voorzitter")
+            shoot(partner, "08-overleg-deelnemer")
+            page.goto(f"{meeting_url}/besluitenlijst")
+            shoot(page, "09-besluitenlijst")
             phone = browser.new_context(
                 viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
             )

@@ -65,16 +65,19 @@ def test_ticket_url_has_the_contract_shape_and_is_single_use(server: LiveServer)
     url = ticket_url(server.url, COORDINATOR_FRL, case_id)
     assert url.startswith(f"ws://127.0.0.1:{server.port}/collab/plans/{case_id}?ticket=")
     code, first = run_client(url=url, timeout=8000)
-    assert code == 0 and "closed" not in first
+    assert code == 0
+    assert "closed" not in first
     code, again = run_client(url=url, timeout=8000)
-    assert code == 3 and again["closed"] == 4401
+    assert code == 3
+    assert again["closed"] == 4401
 
 
 def test_no_ticket_and_no_session_gets_nothing(server: LiveServer) -> None:
     case_id = pick_case(server, 1)
     url = f"ws://127.0.0.1:{server.port}/collab/plans/{case_id}"
     code, outcome = run_client(url=url, timeout=8000)
-    assert code == 3 and outcome["closed"] == 4401
+    assert code == 3
+    assert outcome["closed"] == 4401
     assert all(text == "" for text in outcome["texts"].values())
 
 
@@ -109,7 +112,8 @@ def test_two_clients_typing_at_once_converge_and_a_late_joiner_gets_everything(
     )
     code_a, a = result(first)
     code_b, b = result(second)
-    assert code_a == 0 and code_b == 0
+    assert code_a == 0
+    assert code_b == 0
     assert a["texts"]["onderdak"] == b["texts"]["onderdak"]
     late_code, late = run_client(
         url=ticket_url(server.url, GGZ_PARTNER, case_id),

@@ -88,7 +88,8 @@ def test_clients_on_different_processes_converge(pair: tuple[LiveServer, LiveSer
         timeout=20000,
     )
     (code_a, out_a), (code_b, out_b) = result(a), result(b)
-    assert code_a == 0 and code_b == 0
+    assert code_a == 0
+    assert code_b == 0
     assert out_a["texts"]["schulden"] == out_b["texts"]["schulden"]
 
 
@@ -114,7 +115,8 @@ def test_joining_a_room_the_other_process_already_holds(
         timeout=20000,
     )
     code_h, held = result(holder)
-    assert code == 0 and code_h == 0
+    assert code == 0
+    assert code_h == 0
     assert joined["texts"]["zorg"] == held["texts"]["zorg"]
     assert "Huisarts inschrijven." in joined["texts"]["zorg"]
 

@@ -165,7 +165,7 @@ async def plan_print(
         else (
             room.texts()
             if room is not None and room.ready.is_set()
-            else await server.store.texts(case.id, sections)
+            else await server.store.texts(case.id, sections, db)
         )
     )
     meetings = (

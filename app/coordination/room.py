@@ -132,7 +132,7 @@ async def close_item(
             await room.flush()
             texts = room.texts()
         else:
-            texts = await server.store.texts(case.id, sections)
+            texts = await server.store.texts(case.id, sections, db)
         await plans.record_version(
             db,
             case.id,
