@@ -99,7 +99,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = Settings.from_env()
     uvicorn.run(
-        "app.main:create_app",
+        "app.main:create_served_app",
         factory=True,
         host=args.host or settings.host,
         port=args.port or settings.port,

@@ -135,6 +135,8 @@ async def test_the_chair_leads_and_closing_an_item_fixes_the_plan_and_the_follow
     )
     assert "Werk en onderdak vóór ontslag." in plan_page.text
     assert "vastgesteld in overleg van" in plan_page.text
+    case_page = await client.get(f"/casussen/{items[0].case_id}")
+    assert f"/casussen/{items[0].case_id}/plan?versie={version.id}" in case_page.text
 
 
 def _plan_update(section: str, text: str) -> bytes:

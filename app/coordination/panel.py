@@ -15,7 +15,6 @@ from app.coordination import plans
 from app.deps import DB
 from app.meetings.models import Meeting, MeetingSeries, SeriesMember, SeriesOrganisation
 from app.reference.models import Organisation
-from app.web import today_local
 
 
 async def coordination_context(
@@ -42,7 +41,6 @@ async def coordination_context(
         "owners": await owner_options(db, case),
         "plan_sections": plans.section_labels(case),
         "plan_versions": await plans.versions(db, case.id),
-        "today": today_local(),
         "may_edit": may_edit_case(principal),
     }
 

@@ -91,13 +91,21 @@ async def plan_socket(
             return b"\x03"  # read-only: an edit becomes a harmless awareness query
         return data if isinstance(data, bytes) else data.encode()
 
+    server_send = socket.scope.get("state", {}).get("server_send")
+
+    async def send(frame: bytes) -> None:
+        if server_send is not None:  # the production server's own send (see app.main)
+            await server_send({"type": "websocket.send", "bytes": frame})
+        else:
+            await socket.send_bytes(frame)
+
     code, edits = await server.serve(
         case_id,
         sections,
         user_id=principal.user_id or 0,
         name=f"{principal.name} ({principal.organisation_name})",
         receive=receive,
-        send=socket.send_bytes,
+        send=send,
     )
     if edits:
         async with factory() as db, db.begin():
