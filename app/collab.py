@@ -13,8 +13,9 @@ leefgebied). The protocol facts and pitfalls behind this design are in shared/re
 - Several processes: a room subscribes to its Redis channel before loading from the database,
   publishes its persisted updates and awareness through one ordered queue, and exchanges state
   vectors on load and periodically so a missed pub/sub message is repaired (pub/sub is at-most-once).
-- Compaction squashes the update log into a snapshot in the database, under a per-plan lock, from
-  what the database holds (never from one process's copy), on load and every COMPACT_EVERY updates.
+- Compaction squashes the update log into a snapshot in the database, from what the database holds
+  (never from one process's copy), on load and every COMPACT_EVERY updates or so; it deletes
+  exactly the rows it folded in and gives up if another process compacted meanwhile.
 - A room is unloaded after its last client left and a grace period, after a final flush.
 """
 
@@ -24,6 +25,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import random
 import secrets
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -45,7 +47,8 @@ from pycrdt import (
     read_message,
     write_var_uint,
 )
-from sqlalchemy import Table, delete, func, insert, select, text
+from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.coordination.models import PlanSnapshot, PlanUpdate
@@ -235,6 +238,7 @@ class PlanStore:
             self.log = SQLiteLog(database)
         elif engine.dialect.name == "postgresql":
             self.log = PostgresLog(engine)
+        self.compacting = asyncio.Lock()  # one compaction at a time per process
 
     async def close(self) -> None:
         if self.log is not None:
@@ -282,45 +286,57 @@ class PlanStore:
             )
 
     async def compact(self, case_id: int, sections: list[str]) -> int:
-        """Squash the log into the snapshot from what the database holds; returns rows removed."""
-        async with self.factory() as session, session.begin():
-            if session.get_bind().dialect.name == "postgresql":
-                await session.execute(
-                    text("SELECT pg_advisory_xact_lock(:k)"), {"k": (7 << 40) + case_id}
-                )
-            snapshot = await session.get(PlanSnapshot, case_id)
-            rows = (
-                await session.execute(
-                    select(PlanUpdate.id, PlanUpdate.data)
-                    .where(PlanUpdate.case_id == case_id)
-                    .order_by(PlanUpdate.id)
-                )
-            ).all()
+        """Squash the log into the snapshot from what the database holds; returns rows folded in.
+
+        Read, squash and write are separate steps so the write lock (SQLite) or row lock
+        (PostgreSQL) is held only for the short write: meanwhile appends go on. The write checks
+        that nobody compacted in between (else it gives up; the rows stay for the next time) and
+        deletes exactly the rows it folded in, so a row committed meanwhile stays in the log.
+        """
+        async with self.compacting:
+            async with self.factory() as session:
+                snapshot = await session.get(PlanSnapshot, case_id)
+                rows = (
+                    await session.execute(
+                        select(PlanUpdate.id, PlanUpdate.data)
+                        .where(PlanUpdate.case_id == case_id)
+                        .order_by(PlanUpdate.id)
+                    )
+                ).all()
+                base = (snapshot.data, snapshot.upto_id) if snapshot is not None else None
             if not rows:
                 return 0
             doc: Doc[Any] = Doc()
             texts = {key: doc.get(key, type=Text) for key in sections}
-            if snapshot is not None:
-                doc.apply_update(snapshot.data)
+            if base is not None:
+                doc.apply_update(base[0])
             for row in rows:
                 doc.apply_update(row.data)
+            ids = [row.id for row in rows]
             values = {
                 "data": doc.get_update(),
-                "upto_id": max(row.id for row in rows),
+                "upto_id": max(ids),
                 "texts": {k: str(t) for k, t in texts.items()},
                 "updated_at": utcnow(),
             }
-            if snapshot is None:
-                session.add(PlanSnapshot(case_id=case_id, **values))
-            else:
-                for key, value in values.items():
-                    setattr(snapshot, key, value)
-            # Exactly the rows folded in: one that committed meanwhile stays in the log.
-            ids = [row.id for row in rows]
-            for start in range(0, len(ids), 1000):
-                await session.execute(
-                    delete(PlanUpdate).where(PlanUpdate.id.in_(ids[start : start + 1000]))
-                )
+            try:
+                async with self.factory() as session, session.begin():
+                    current = await session.get(
+                        PlanSnapshot, case_id, with_for_update=True, populate_existing=True
+                    )
+                    if (current.upto_id if current else None) != (base[1] if base else None):
+                        return 0  # another process compacted meanwhile
+                    if current is None:
+                        session.add(PlanSnapshot(case_id=case_id, **values))
+                    else:
+                        for key, value in values.items():
+                            setattr(current, key, value)
+                    for start in range(0, len(ids), 1000):
+                        await session.execute(
+                            delete(PlanUpdate).where(PlanUpdate.id.in_(ids[start : start + 1000]))
+                        )
+            except IntegrityError:  # another process wrote the first snapshot meanwhile
+                return 0
             return len(rows)
 
     async def texts(
@@ -405,6 +421,8 @@ class Room:
         self.pending: list[tuple[bytes, Connection | None]] = []
         self.remote: list[bytes] = []
         self.since_compaction = 0
+        # Spread over rooms, so rooms that started together do not all compact at once.
+        self.compact_after = COMPACT_EVERY + random.randrange(COMPACT_EVERY // 2)  # noqa: S311
         self.unload_task: asyncio.Task[None] | None = None
         self.resync_task: asyncio.Task[None] | None = None
         self.failed: BaseException | None = None
@@ -453,7 +471,7 @@ class Room:
                 if connection is not only:
                     await connection.deliver(frame)
             self.since_compaction += len(pending)
-            if self.since_compaction >= COMPACT_EVERY:
+            if self.since_compaction >= self.compact_after:
                 self.since_compaction = 0
                 self.server.spawn(self.server.store.compact(self.case_id, self.sections))
         if remote:
@@ -493,7 +511,12 @@ class CollabServer:
     def spawn(self, coro: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(coro)
         self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("collab.background_failed", exc_info=task.exception())
 
     # ------------------------------------------------------------ group commit
 
@@ -566,9 +589,17 @@ class CollabServer:
         if redis is None:
             return
         while True:
-            channel, message = await self.outbox.get()
+            batch = [await self.outbox.get()]
+            while not self.outbox.empty() and len(batch) < 500:
+                batch.append(self.outbox.get_nowait())
             try:
-                await redis.publish(channel, message)
+                if len(batch) == 1:
+                    await redis.publish(*batch[0])
+                else:  # what queued up meanwhile goes in one round trip, in order
+                    pipe = redis.pipeline(transaction=False)
+                    for channel, message in batch:
+                        pipe.publish(channel, message)
+                    await pipe.execute()
             except Exception as exc:  # Redis down: this process's clients still work together
                 log.warning("collab.publish_failed", error=type(exc).__name__)
 

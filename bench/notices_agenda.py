@@ -37,6 +37,7 @@ from app.meetings.services import AMSTERDAM, ensure_meetings
 from app.reference.models import Municipality, Organisation, OrganisationKind, Region
 from app.reference.services import assign_province_to_region, load_reference_data
 from app.settings import Settings
+from bench.common import scratch_postgres
 
 PROVINCES = [
     "Groningen",
@@ -312,16 +313,7 @@ def main() -> None:
         migrate(Settings.from_env(database_url=url, data_dir=Path(tmp)))
         asyncio.run(run(url, args.rows))
     if args.pg:
-        import asyncpg
-
-        async def recreate() -> None:
-            conn = await asyncpg.connect(args.pg.replace("postgresql+asyncpg", "postgresql"))
-            await conn.execute("DROP DATABASE IF EXISTS bench_notices WITH (FORCE)")
-            await conn.execute("CREATE DATABASE bench_notices")
-            await conn.close()
-
-        asyncio.run(recreate())
-        url = re.sub(r"/[^/]*$", "/bench_notices", args.pg)
+        url = scratch_postgres(args.pg, "bench_notices")
         migrate(Settings.from_env(database_url=url))
         asyncio.run(run(url, args.rows))
     print(

@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.plan_latency                      # 31 clients in one room; 500 clients over 50 rooms
     .venv/bin/python -m bench.plan_latency --clients 31 --rooms 1 --keystrokes 300
+    .venv/bin/python -m bench.plan_latency --pg postgresql+asyncpg://postgres@127.0.0.1:5432/test \
+        --redis redis://127.0.0.1:6379/0                        # the production set-up
 
 For each scenario: N real Yjs clients (yjs + y-websocket, driven from Node by bench/yjs_load.mjs) per
 room; one writer per room types a keystroke every --interval ms; the others record its arrival.
@@ -27,6 +29,7 @@ import httpx
 
 from app.cli import migrate
 from app.settings import ROOT, Settings
+from bench.common import scratch_postgres
 from tests.conftest import _load
 from tests.live import LiveServer, free_port
 from tests.notice_helpers import csv_bytes, instroom, new_bsn
@@ -196,20 +199,29 @@ def main() -> None:
     parser.add_argument("--rooms", type=int)
     parser.add_argument("--keystrokes", type=int, default=200)
     parser.add_argument("--interval", type=int, default=30)
+    parser.add_argument("--pg", help="serve from PostgreSQL (scratch database bench_plan)")
+    parser.add_argument("--redis", help="fan out through Redis, as with several processes")
     args = parser.parse_args()
     scenarios = (
-        [("one room", args.clients, args.rooms or 1)]
+        [(f"{args.rooms or 1} room(s)", args.clients, args.rooms or 1)]
         if args.clients
         else [("one room", 31, 1), ("many rooms", 10, 50)]
     )
+    engine = "PostgreSQL" if args.pg else "SQLite"
+    print(f"this app: one process, {engine}" + (", Redis fan-out" if args.redis else ""))
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        url = f"sqlite+aiosqlite:///{folder / 'bench.db'}"
+        url = (
+            scratch_postgres(args.pg, "bench_plan")
+            if args.pg
+            else f"sqlite+aiosqlite:///{folder / 'bench.db'}"
+        )
         migrate(Settings.from_env(database_url=url, data_dir=folder))
         asyncio.run(_load(url, demo=True))
-        server = LiveServer(
-            url, folder, extra_env={"RUN_JOBS_IN_PROCESS": "false", "LOG_LEVEL": "WARNING"}
-        ).start()
+        env = {"RUN_JOBS_IN_PROCESS": "false", "LOG_LEVEL": "WARNING"}
+        if args.redis:
+            env["REDIS_URL"] = args.redis
+        server = LiveServer(url, folder, extra_env=env).start()
         reference_port = free_port()
         reference = start_reference(reference_port)
         try:
@@ -233,6 +245,8 @@ def main() -> None:
     print(
         "\nrepeat: .venv/bin/python -m bench.plan_latency"
         + (f" --clients {args.clients} --rooms {args.rooms or 1}" if args.clients else "")
+        + (f" --pg {args.pg}" if args.pg else "")
+        + (f" --redis {args.redis}" if args.redis else "")
     )
 
 
