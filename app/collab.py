@@ -222,6 +222,16 @@ class PostgresLog:
             self.connection = None
 
 
+@dataclass(frozen=True)
+class Squashed:
+    """A plan's snapshot and log folded into one update, not yet stored."""
+
+    base: int | None  # upto_id of the snapshot it started from (None: there was none)
+    ids: list[int]  # the log rows folded in
+    data: bytes
+    texts: dict[str, str]
+
+
 class PlanStore:
     """The update log and snapshots of plans in the database.
 
@@ -288,56 +298,72 @@ class PlanStore:
     async def compact(self, case_id: int, sections: list[str]) -> int:
         """Squash the log into the snapshot from what the database holds; returns rows folded in.
 
-        Read, squash and write are separate steps so the write lock (SQLite) or row lock
-        (PostgreSQL) is held only for the short write: meanwhile appends go on. The write checks
-        that nobody compacted in between (else it gives up; the rows stay for the next time) and
-        deletes exactly the rows it folded in, so a row committed meanwhile stays in the log.
+        Read and squash happen before the write, so the write lock (SQLite) or row lock
+        (PostgreSQL) is held only for the short write while appends go on; see `write_squashed`.
         """
         async with self.compacting:
-            async with self.factory() as session:
-                snapshot = await session.get(PlanSnapshot, case_id)
-                rows = (
+            squashed = await self.squash(case_id, sections)
+            return await self.write_squashed(case_id, squashed) if squashed else 0
+
+    async def squash(self, case_id: int, sections: list[str]) -> Squashed | None:
+        """The snapshot and every row of the log, folded into one update (None: empty log)."""
+        async with self.factory() as session:
+            snapshot = await session.get(PlanSnapshot, case_id)
+            rows = (
+                await session.execute(
+                    select(PlanUpdate.id, PlanUpdate.data)
+                    .where(PlanUpdate.case_id == case_id)
+                    .order_by(PlanUpdate.id)
+                )
+            ).all()
+            base = snapshot.upto_id if snapshot is not None else None
+            base_data = snapshot.data if snapshot is not None else None
+        if not rows:
+            return None
+        doc: Doc[Any] = Doc()
+        texts = {key: doc.get(key, type=Text) for key in sections}
+        if base_data is not None:
+            doc.apply_update(base_data)
+        for row in rows:
+            doc.apply_update(row.data)
+        ids = [row.id for row in rows]
+        return Squashed(
+            base=base,
+            ids=ids,
+            data=doc.get_update(),
+            texts={k: str(t) for k, t in texts.items()},
+        )
+
+    async def write_squashed(self, case_id: int, squashed: Squashed) -> int:
+        """Store the snapshot and delete exactly the rows folded into it (a row committed meanwhile
+        stays in the log); gives up when another process compacted since `squash`."""
+        values = {
+            "data": squashed.data,
+            "upto_id": max(squashed.ids),
+            "texts": squashed.texts,
+            "updated_at": utcnow(),
+        }
+        try:
+            async with self.factory() as session, session.begin():
+                current = await session.get(
+                    PlanSnapshot, case_id, with_for_update=True, populate_existing=True
+                )
+                if (current.upto_id if current else None) != squashed.base:
+                    return 0  # compacted meanwhile; these rows are gone or go next time
+                if current is None:
+                    session.add(PlanSnapshot(case_id=case_id, **values))
+                else:
+                    for key, value in values.items():
+                        setattr(current, key, value)
+                for start in range(0, len(squashed.ids), 1000):
                     await session.execute(
-                        select(PlanUpdate.id, PlanUpdate.data)
-                        .where(PlanUpdate.case_id == case_id)
-                        .order_by(PlanUpdate.id)
-                    )
-                ).all()
-                base = (snapshot.data, snapshot.upto_id) if snapshot is not None else None
-            if not rows:
-                return 0
-            doc: Doc[Any] = Doc()
-            texts = {key: doc.get(key, type=Text) for key in sections}
-            if base is not None:
-                doc.apply_update(base[0])
-            for row in rows:
-                doc.apply_update(row.data)
-            ids = [row.id for row in rows]
-            values = {
-                "data": doc.get_update(),
-                "upto_id": max(ids),
-                "texts": {k: str(t) for k, t in texts.items()},
-                "updated_at": utcnow(),
-            }
-            try:
-                async with self.factory() as session, session.begin():
-                    current = await session.get(
-                        PlanSnapshot, case_id, with_for_update=True, populate_existing=True
-                    )
-                    if (current.upto_id if current else None) != (base[1] if base else None):
-                        return 0  # another process compacted meanwhile
-                    if current is None:
-                        session.add(PlanSnapshot(case_id=case_id, **values))
-                    else:
-                        for key, value in values.items():
-                            setattr(current, key, value)
-                    for start in range(0, len(ids), 1000):
-                        await session.execute(
-                            delete(PlanUpdate).where(PlanUpdate.id.in_(ids[start : start + 1000]))
+                        delete(PlanUpdate).where(
+                            PlanUpdate.id.in_(squashed.ids[start : start + 1000])
                         )
-            except IntegrityError:  # another process wrote the first snapshot meanwhile
-                return 0
-            return len(rows)
+                    )
+        except IntegrityError:  # another process wrote the first snapshot meanwhile
+            return 0
+        return len(squashed.ids)
 
     async def texts(
         self, case_id: int, sections: list[str], session: AsyncSession | None = None
