@@ -19,6 +19,7 @@ import asyncio
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -70,6 +71,22 @@ def drive(spec: dict[str, Any], pid: int) -> dict[str, Any]:
     result["wall_s"] = round(wall, 1)
     result["rss_mib"] = round(rss_mib(pid), 1)
     return result
+
+
+def median_of(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per figure, the median over runs (lost: the worst; converged: all of them)."""
+    out: dict[str, Any] = {}
+    for key, value in results[0].items():
+        values = [r[key] for r in results]
+        if key == "lost":
+            out[key] = max(values)
+        elif isinstance(value, bool):
+            out[key] = all(values)
+        elif isinstance(value, int | float):
+            out[key] = statistics.median(values)
+        else:
+            out[key] = value
+    return out
 
 
 def make_cases(server: LiveServer, count: int) -> tuple[list[int], str]:
@@ -142,34 +159,40 @@ def scenario(
     cookie: str,
     reference_port: int,
     reference_pid: int,
+    repeat: int,
 ) -> None:
-    ours = drive(
-        {
-            "rooms": [
-                {"base": f"ws://127.0.0.1:{server.port}/collab/plans", "room": str(c)}
-                for c in cases[:rooms]
-            ],
-            "clients": clients,
-            "keystrokes": keystrokes,
-            "interval": interval,
-            "cookie": cookie,
-        },
-        server.process.pid,
-    )  # type: ignore[union-attr]
-    theirs = drive(
-        {
-            "rooms": [
-                {"base": f"ws://127.0.0.1:{reference_port}", "room": f"bench-{label}-{i}"}
-                for i in range(rooms)
-            ],
-            "clients": clients,
-            "keystrokes": keystrokes,
-            "interval": interval,
-        },
-        reference_pid,
-    )
+    runs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+    for run in range(repeat):  # alternate, so both sides see the same machine
+        ours = drive(
+            {
+                "rooms": [
+                    {"base": f"ws://127.0.0.1:{server.port}/collab/plans", "room": str(c)}
+                    for c in cases[:rooms]
+                ],
+                "clients": clients,
+                "keystrokes": keystrokes,
+                "interval": interval,
+                "cookie": cookie,
+            },
+            server.process.pid,  # type: ignore[union-attr]
+        )
+        theirs = drive(
+            {
+                "rooms": [
+                    {"base": f"ws://127.0.0.1:{reference_port}", "room": f"bench-{label}-{run}-{i}"}
+                    for i in range(rooms)
+                ],
+                "clients": clients,
+                "keystrokes": keystrokes,
+                "interval": interval,
+            },
+            reference_pid,
+        )
+        runs.append((ours, theirs))
+    ours, theirs = median_of([o for o, _ in runs]), median_of([t for _, t in runs])
     print(
         f"\n== {label}: {rooms} room(s) × {clients} clients, {keystrokes} keystrokes per room every {interval} ms"
+        f" (median of {repeat} runs each)"
     )
     print(f"{'':22s}{'this app':>14s}{'reference':>14s}{'ratio':>8s}")
     for key, unit in (
@@ -199,6 +222,7 @@ def main() -> None:
     parser.add_argument("--rooms", type=int)
     parser.add_argument("--keystrokes", type=int, default=200)
     parser.add_argument("--interval", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per side; medians printed")
     parser.add_argument("--pg", help="serve from PostgreSQL (scratch database bench_plan)")
     parser.add_argument("--redis", help="fan out through Redis, as with several processes")
     args = parser.parse_args()
@@ -238,6 +262,7 @@ def main() -> None:
                     cookie,
                     reference_port,
                     reference.pid,
+                    args.repeat,
                 )
         finally:
             server.stop()

@@ -311,7 +311,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 
 @pytest.fixture(scope="session")
-def chromium_path() -> Iterator[str]:
+def chromium_path() -> str:
     if not CHROMIUM:
         pytest.skip("browser-suite overgeslagen: geen Chromium gevonden")
     return CHROMIUM

@@ -195,7 +195,9 @@ async def test_every_case_view_leaves_an_audit_record(
                 .order_by(AuditEvent.id)
             )
         ).all()
-        users = {u.id: u.email for u in (await s.scalars(select(User))).unique().all()}
+        users: dict[int | None, str] = {
+            u.id: u.email for u in (await s.scalars(select(User))).unique().all()
+        }
     assert [(e.action, users[e.user_id], e.channel) for e in events] == [
         ("case.viewed", COORDINATOR_FRL, "web"),
         ("case.viewed", PI_CASEMANAGER, "api"),

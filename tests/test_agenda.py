@@ -7,6 +7,7 @@ import email
 import email.policy
 import re
 from pathlib import Path
+from typing import cast
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -406,7 +407,7 @@ async def test_publishing_tells_every_participant_without_personal_data(
     message = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
     assert message["Subject"].startswith("Agenda Instroomoverleg Fryslân")
     body = "".join(
-        part.get_payload(decode=True).decode()
+        cast(bytes, part.get_payload(decode=True)).decode()
         for part in message.walk()
         if part.get_content_maintype() == "text"
     )
@@ -446,9 +447,10 @@ async def test_series_keep_their_coming_meetings_and_drop_ones_off_cadence(
     assert all(m.starts_at.astimezone(AMSTERDAM).weekday() == 1 for m in upcoming)
     assert all(m.starts_at.astimezone(AMSTERDAM).time() == dt.time(10, 0) for m in upcoming)
     async with sessions() as s, s.begin():
-        series = await s.get(MeetingSeries, series.id)
-        series.cadence_weeks = 2  # type: ignore[union-attr]
-        series.anchor_on = upcoming[0].starts_at.astimezone(AMSTERDAM).date()  # type: ignore[union-attr]
+        stored = await s.get(MeetingSeries, series.id)
+        assert stored is not None
+        stored.cadence_weeks = 2
+        stored.anchor_on = upcoming[0].starts_at.astimezone(AMSTERDAM).date()
     await ensure_meetings_job(ctx)
     async with sessions() as s:
         statuses = [

@@ -142,7 +142,7 @@ async def test_the_chair_leads_and_closing_an_item_fixes_the_plan_and_the_follow
 def _plan_update(section: str, text: str) -> bytes:
     from pycrdt import Doc, Text
 
-    doc = Doc()
+    doc: Doc[Text] = Doc()
     value = doc.get(section, type=Text)
     value += text
     return doc.get_update()
@@ -315,6 +315,7 @@ async def test_actions_are_created_inline_and_changed_by_owner_or_coordinator(
             .one()
         )
     assert action.meeting_id == meeting.id
+    assert action.due_on is not None
     assert action.due_on.isoformat() == due
     # the GGZ partner is not the owner: cannot change it
     assert (await post(client, f"/acties/{action.id}", {"status": "gereed"})).status_code == 404
