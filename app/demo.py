@@ -23,6 +23,7 @@ from app.audit import AuditContext
 from app.cases.ingest import ingest
 from app.cases.models import Case, Notice, NoticeBatch, NoticeStatus
 from app.cases.notices import parse_csv
+from app.coordination.appointments import sync_release_moments
 from app.coordination.models import Pairing
 from app.meetings.models import MeetingSeries, SeriesKind, SeriesMember, SeriesOrganisation
 from app.reference.models import Institution, Municipality, Organisation, OrganisationKind, Region
@@ -537,6 +538,7 @@ async def _demo_cases(
     result = await ingest(
         session, ctx, source_key=batch.source_key, batch_id=batch.id, records=records, today=today
     )
+    await sync_release_moments(session, result.changed_case_ids(), today=today)
     batch.status = "processed"
     batch.processed_at = dt.datetime.now(dt.UTC)
     batch.accepted = result.count(NoticeStatus.ACCEPTED)
@@ -627,8 +629,10 @@ async def _demo_history(
     ]
     pi_user = users["casemanager@pi-leeuwarden.example"]
     frl = regions["FRL"]
+    paired: list[tuple[Case, User]] = []
     for index, case in enumerate(c for c in cases if c.id in discussed and c.region_id == frl.id):
         period = case.periods[-1]
+        paired.append((case, externals[index % 2]))
         session.add(
             Pairing(
                 case_id=case.id,
@@ -673,6 +677,104 @@ async def _demo_history(
                         note=note,
                     )
                 )
+    await session.flush()
+    await _demo_work(session, rng, today, users, orgs, paired)
+
+
+async def _demo_work(
+    session: AsyncSession,
+    rng: random.Random,
+    today: dt.date,
+    users: dict[str, User],
+    orgs: dict[str, Organisation],
+    paired: list[tuple[Case, User]],
+) -> None:
+    """Actions agreed in earlier meetings (some overdue), and the release moments of paired cases
+    filled in, so Mijn werk, the calendars and the reminders have something to show."""
+    from sqlalchemy import select
+
+    from app.coordination.models import (
+        ActionItem,
+        ActionStatus,
+        ActionUpdate,
+        Appointment,
+        AppointmentKind,
+        AppointmentParticipant,
+    )
+
+    pi_user = users["casemanager@pi-leeuwarden.example"]
+    templates = [
+        ("identiteitsbewijs", "Afspraak burgerzaken voor een nieuwe ID-kaart"),
+        ("onderdak", "Aanmelding maatschappelijke opvang voor de eerste nacht"),
+        ("werk_inkomen", "Uitkering aanvragen vóór vrijlating (Participatiewet)"),
+        ("schulden", "Overzicht schulden en CJIB-vorderingen opvragen"),
+        ("zorg", "Zorgverzekering laten heractiveren"),
+        ("sociaal_netwerk", "Contact met zus over tijdelijk verblijf"),
+    ]
+    offsets = [-4, -1, 2, 6, 13, 20, None]
+    for index, (case, external) in enumerate(paired):
+        for j in range(1 + index % 3):
+            key, text = templates[(index + j) % len(templates)]
+            offset = offsets[(index * 2 + j) % len(offsets)]
+            owner = (
+                (None, orgs["Gemeente Leeuwarden"].id)
+                if key == "identiteitsbewijs"
+                else ((pi_user.id, None) if key == "zorg" else (external.id, None))
+            )
+            status = ActionStatus.DONE if (index + j) % 5 == 4 else ActionStatus.OPEN
+            action = ActionItem(
+                case_id=case.id,
+                leefgebied=key,
+                description=text,
+                owner_user_id=owner[0],
+                owner_organisation_id=owner[1],
+                due_on=today + dt.timedelta(days=offset) if offset is not None else None,
+                status=status,
+            )
+            session.add(action)
+            await session.flush()
+            session.add(
+                ActionUpdate(
+                    action_id=action.id,
+                    changes=[{"field": "status", "old": None, "new": "open"}],
+                )
+            )
+    release_moments = (
+        await session.scalars(
+            select(Appointment).where(
+                Appointment.case_id.in_([c.id for c, _ in paired]),
+                Appointment.kind == AppointmentKind.OPVANG_AAN_DE_POORT,
+            )
+        )
+    ).all()
+    externals_of = {c.id: u for c, u in paired}
+    for n, moment in enumerate(sorted(release_moments, key=lambda m: m.starts_at)[:3]):
+        external = externals_of[moment.case_id]
+        moment.responsible_user_id = external.id
+        moment.met_by = f"{external.name} ({external.organisation.name})"
+        moment.transport = "Auto reclassering" if n % 2 == 0 else "Ov-chipkaart, samen met de trein"
+        moment.first_place = "Loket Werk en Inkomen, gemeente Leeuwarden"
+        moment.first_with = "consulent W&I"
+        moment.checklist = {"id_in_hand": True, "sleep_tonight": n == 0, "insurance_active": True}
+        for user in {external.id, pi_user.id}:
+            session.add(AppointmentParticipant(appointment_id=moment.id, user_id=user))
+    if paired:
+        case, external = paired[-1]
+        start = dt.datetime.combine(
+            today + dt.timedelta(days=5), dt.time(14, 0), tzinfo=ZoneInfo("Europe/Amsterdam")
+        )
+        talk = Appointment(
+            case_id=case.id,
+            kind=AppointmentKind.TRAJECTGESPREK,
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=1),
+            location="PI Leeuwarden, spreekkamer 2",
+            responsible_user_id=pi_user.id,
+        )
+        session.add(talk)
+        await session.flush()
+        for user in {external.id, pi_user.id}:
+            session.add(AppointmentParticipant(appointment_id=talk.id, user_id=user))
     await session.flush()
 
 

@@ -49,6 +49,11 @@ class Periodic:
 def periodic_jobs() -> list[Periodic]:
     from app.accounts.jobs import prune_login_attempts_job
     from app.cases.jobs import expire_previews_job
+    from app.coordination.jobs import (
+        send_invitations_job,
+        send_reminders_job,
+        sync_release_moments_job,
+    )
     from app.mail import deliver_mail_job
     from app.meetings.jobs import build_agendas_job, ensure_meetings_job
 
@@ -56,6 +61,9 @@ def periodic_jobs() -> list[Periodic]:
         Periodic("ensure_meetings", ensure_meetings_job, dt.timedelta(hours=6), at_start=True),
         Periodic("build_agendas", build_agendas_job, dt.timedelta(minutes=10), at_start=True),
         Periodic("deliver_mail", deliver_mail_job, dt.timedelta(seconds=15)),
+        Periodic("send_invitations", send_invitations_job, dt.timedelta(minutes=5), at_start=True),
+        Periodic("send_reminders", send_reminders_job, dt.timedelta(minutes=15), at_start=True),
+        Periodic("sync_release_moments", sync_release_moments_job, dt.timedelta(hours=1)),
         Periodic("expire_previews", expire_previews_job, dt.timedelta(hours=1)),
         Periodic("prune_login_attempts", prune_login_attempts_job, dt.timedelta(hours=1)),
     ]

@@ -37,8 +37,17 @@ from app.auth import (
 from app.cases import notice_routes
 from app.cases import routes as case_routes
 from app.collab import CollabServer
-from app.coordination import case_page, plan_routes, room
+from app.coordination import (
+    appointment_routes,
+    calendar_feed,
+    case_page,
+    closure,
+    plan_routes,
+    room,
+    work,
+)
 from app.coordination import routes as coordination_routes
+from app.coordination.appointments import sync_release_moments
 from app.coordination.live import announce_case
 from app.db import create_engine, session_factory
 from app.errors import EXCEPTION_HANDLERS
@@ -121,6 +130,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await announce_case(app, app.state.session_factory, case_id, event)
 
         app.state.on_case_change = on_case_change
+
+        async def after_notices(session: AsyncSession, case_ids: list[int]) -> None:
+            await sync_release_moments(session, case_ids)
+
+        app.state.after_notices = after_notices
         runner = None
         if settings.run_jobs_in_process:
             runner = InProcessRunner(
@@ -152,6 +166,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *room.ROUTES,
         *plan_routes.ROUTES,
         *coordination_routes.ROUTES,
+        *appointment_routes.ROUTES,
+        *calendar_feed.ROUTES,
+        *work.ROUTES,
+        *closure.ROUTES,
         *admin_routes.ROUTES,
         *admin_notices.ROUTES,
         *admin_series.ROUTES,

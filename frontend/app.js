@@ -135,3 +135,15 @@ document.addEventListener("keydown", (event) => {
     button.click();
   }
 });
+
+// A read-only address field (the calendar feed) selects itself, ready to copy.
+document.addEventListener("focusin", (event) => {
+  if (event.target.matches && event.target.matches("[data-select-on-focus]")) event.target.select();
+});
+
+// A checkbox ticked through htmx keeps keyboard focus on the same line after the swap.
+document.addEventListener("htmx:afterSwap", (event) => {
+  const target = event.detail.target;
+  const first = target && target.querySelector && target.querySelector("[autofocus]");
+  if (first) first.focus();
+});

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import Base, TimestampMixin, utcnow
@@ -54,6 +54,8 @@ class User(TimestampMixin, Base):
     calendar_nonce: Mapped[str | None] = mapped_column(String(32), default=None)
     calendar_secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Which reminders this user gets by e-mail (app/coordination/reminders.py); absent = on.
+    reminder_settings: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined")
     role_rows: Mapped[list[UserRole]] = relationship(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import segno
 from litestar import Request, Response, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromQuery, JSONBody, URLEncodedBody
@@ -134,8 +135,20 @@ async def logout(
 
 
 @get("/profiel", include_in_schema=False)
-async def profile(request: Request[Any, Any, Any], db: DB, principal: CurrentUser) -> Template:
-    return await _profile_page(request, db, principal)
+async def profile(
+    request: Request[Any, Any, Any],
+    db: DB,
+    principal: CurrentUser,
+    agenda: FromQuery[str] = "",
+    herinneringen: FromQuery[str] = "",
+) -> Template:
+    notice = {
+        "vernieuwd": "Uw agenda-adres is gemaakt. Een eerder adres werkt niet meer.",
+        "ingetrokken": "Uw agenda-adres is ingetrokken; het werkt niet meer.",
+    }.get(agenda) or (
+        "Uw keuze voor herinneringen is opgeslagen." if herinneringen == "opgeslagen" else None
+    )
+    return await _profile_page(request, db, principal, notice=notice)
 
 
 async def _profile_page(
@@ -152,6 +165,7 @@ async def _profile_page(
     if user is None:
         raise HTTPException(status_code=404)
     url = services.calendar_url(user, settings.base_url, settings.secret_key)
+    webcal = "webcal://" + url.split("://", 1)[1] if url else None
     return page(
         request,
         "accounts/profile.html",
@@ -160,6 +174,12 @@ async def _profile_page(
         active="",
         user=user,
         calendar_url=url,
+        webcal_url=webcal,
+        calendar_qr=segno.make(webcal, error="m").svg_inline(scale=4, dark="#1b1f24")
+        if webcal
+        else "",
+        reminder_kinds=services.REMINDER_KINDS,
+        reminders_on={k for k, _ in services.REMINDER_KINDS if services.wants(user, k)},
         error=error,
         notice=notice,
         status_code=status_code,
@@ -195,6 +215,36 @@ async def change_password(
     user.password_hash = services.hash_password(new)
     user.is_demo = False
     return await _profile_page(request, db, principal, notice="Uw wachtwoord is gewijzigd.")
+
+
+@post("/profiel/agenda", include_in_schema=False)
+async def calendar_link(
+    request: Request[Any, Any, Any], db: DB, principal: CurrentUser, data: FormData
+) -> Redirect:
+    """Make a (new) personal feed address, or withdraw it; an old address stops working at once."""
+    settings: Settings = request.app.state.settings
+    user = await services.load_user(db, principal.user_id or 0)
+    if user is None:
+        raise HTTPException(status_code=404)
+    if data.get("actie") == "intrekken":
+        services.revoke_calendar_secret(user)
+        flag = "ingetrokken"
+    else:
+        services.renew_calendar_secret(user, settings.secret_key)
+        flag = "vernieuwd"
+    return Redirect(f"/profiel?agenda={flag}#agenda", status_code=303)
+
+
+@post("/profiel/herinneringen", include_in_schema=False)
+async def reminder_settings(
+    db: DB, principal: CurrentUser, data: URLEncodedBody[dict[str, Any]]
+) -> Redirect:
+    user = await services.load_user(db, principal.user_id or 0)
+    if user is None:
+        raise HTTPException(status_code=404)
+    chosen = data.get("herinnering", [])
+    services.set_reminders(user, set([chosen] if isinstance(chosen, str) else chosen))
+    return Redirect("/profiel?herinneringen=opgeslagen#herinneringen", status_code=303)
 
 
 # ---------------------------------------------------------------- API
@@ -244,4 +294,15 @@ async def api_me(request: Request[Any, Any, Any], db: DB, principal: CurrentUser
     )
 
 
-ROUTES = [index, login_form, login, logout, profile, change_password, api_token, api_me]
+ROUTES = [
+    index,
+    login_form,
+    login,
+    logout,
+    profile,
+    change_password,
+    calendar_link,
+    reminder_settings,
+    api_token,
+    api_me,
+]

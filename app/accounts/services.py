@@ -241,6 +241,26 @@ async def token_owner(session: AsyncSession, value: str) -> ApiToken | None:
     return row
 
 
+# ---------------------------------------------------------------- reminders
+
+REMINDER_KINDS: list[tuple[str, str]] = [
+    ("invitations", "Uitnodigingen voor overleggen en momenten, met agenda-item"),
+    ("agenda_published", "De agenda van een overleg is gepubliceerd"),
+    ("action_due", "Een actie van mij moet over twee dagen klaar zijn"),
+    ("action_overdue", "Een actie van mij is verlopen"),
+    ("release", "Een vrijlating waarbij ik betrokken ben is over een week, en morgen"),
+]
+
+
+def wants(user: User, kind: str) -> bool:
+    """Every reminder is on until the user turns it off on their profile page."""
+    return bool((user.reminder_settings or {}).get(kind, True))
+
+
+def set_reminders(user: User, chosen: set[str]) -> None:
+    user.reminder_settings = {key: key in chosen for key, _ in REMINDER_KINDS}
+
+
 # ---------------------------------------------------------------- calendar feed secret
 
 

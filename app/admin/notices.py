@@ -86,7 +86,11 @@ async def reprocess_notice(
         raise NotFoundError()
     await db.commit()
     result = await reprocess_parked(
-        request.app.state.session_factory, audit, notice_id, today_local()
+        request.app.state.session_factory,
+        audit,
+        notice_id,
+        today_local(),
+        after=request.app.state.after_notices,
     )
     if result is None:
         raise NotFoundError()
@@ -125,7 +129,14 @@ async def reprocess_batch(
         parsed = read(raw, kind)
     except UnreadableFileError:
         return Redirect("/beheer/meldingen?uitkomst=onleesbaar", status_code=303)
-    await apply_delivery(request.app.state.session_factory, audit, batch_id, parsed, today_local())
+    await apply_delivery(
+        request.app.state.session_factory,
+        audit,
+        batch_id,
+        parsed,
+        today_local(),
+        after=request.app.state.after_notices,
+    )
     return Redirect("/beheer/meldingen?uitkomst=levering-verwerkt", status_code=303)
 
 

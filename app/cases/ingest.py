@@ -171,6 +171,16 @@ class IngestResult:
     def count(self, *statuses: NoticeStatus) -> int:
         return sum(1 for r in self.results if r.status in statuses)
 
+    def changed_case_ids(self) -> list[int]:
+        """Cases an accepted notice of this delivery touched."""
+        return sorted(
+            {
+                r.case.id
+                for r in self.results
+                if r.case is not None and r.case.id and r.status == NoticeStatus.ACCEPTED
+            }
+        )
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "accepted": self.count(NoticeStatus.ACCEPTED, NoticeStatus.PARKED),

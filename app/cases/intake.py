@@ -2,15 +2,18 @@
 
 1. The raw delivery is stored first, in a transaction of its own (nothing that arrives is lost).
 2. It is read (CSV or JSON); an unreadable delivery is answered with 400 and applied not at all.
-3. Its records are applied in one transaction (app/cases/ingest.py). A fault rolls the whole
-   delivery back: nothing of it is applied, and the stored delivery is marked `failed` so a
-   beheerder can process it again.
+3. Its records are applied in one transaction (app/cases/ingest.py), together with what other
+   domains keep in step with the notices (`AfterApply`: the release moments of coordination, which
+   this domain may not import). A fault rolls the whole delivery back: nothing of it is applied,
+   and the stored delivery is marked `failed` so a beheerder can process it again.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -27,6 +30,8 @@ log = get_logger("app.cases.intake")
 # A delivery this large changes the tables enough that PostgreSQL's planner needs fresh statistics
 # before autovacuum gets to it (without them the first agenda build after a bulk import is slow).
 ANALYZE_AFTER = 1000
+# Called inside the delivery's transaction with the ids of the cases it changed.
+AfterApply = Callable[[AsyncSession, list[int]], Awaitable[Any]]
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,7 @@ async def apply_delivery(
     today: dt.date,
     *,
     dry_run: bool = False,
+    after: AfterApply | None = None,
 ) -> IngestResult:
     """Apply a stored delivery in one transaction (or try it and roll back, for a preview)."""
     try:
@@ -118,6 +124,8 @@ async def apply_delivery(
                 if dry_run:
                     await tx.rollback()
                     return result
+                if after is not None:
+                    await after(session, result.changed_case_ids())
                 batch.status = "processed"
                 batch.encoding = parsed.encoding
                 batch.delimiter = parsed.delimiter
@@ -157,7 +165,11 @@ async def refresh_statistics(factory: async_sessionmaker[AsyncSession]) -> None:
 
 
 async def reprocess_parked(
-    factory: async_sessionmaker[AsyncSession], ctx: AuditContext, notice_id: int, today: dt.date
+    factory: async_sessionmaker[AsyncSession],
+    ctx: AuditContext,
+    notice_id: int,
+    today: dt.date,
+    after: AfterApply | None = None,
 ) -> IngestResult | None:
     """Apply a parked notice again (e.g. after its gemeente was added to a region)."""
     import json
@@ -177,6 +189,8 @@ async def reprocess_parked(
             records=[record],
             today=today,
         )
+        if after is not None:
+            await after(session, result.changed_case_ids())
         return result
 
 

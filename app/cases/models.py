@@ -76,6 +76,8 @@ class Case(TimestampMixin, Base):
     opened_on: Mapped[dt.date]
     aftercare_ends_on: Mapped[dt.date | None] = mapped_column(default=None)
     closed_on: Mapped[dt.date | None] = mapped_column(default=None)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    closure_note: Mapped[str] = mapped_column(String(2000), default="")
     last_discussed_on: Mapped[dt.date | None] = mapped_column(default=None)
     # The PI casemanager's contact as the notice gave it (the inspection found it usually missing).
     pi_contact_name: Mapped[str] = mapped_column(String(200), default="")

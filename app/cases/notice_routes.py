@@ -101,7 +101,9 @@ async def api_notices(
     except UnreadableFileError as exc:
         await mark_unreadable(factory, batch_id, exc.message)
         return Response({"detail": exc.message, "errors": exc.errors}, status_code=400)
-    result = await apply_delivery(factory, audit, batch_id, parsed, today_local())
+    result = await apply_delivery(
+        factory, audit, batch_id, parsed, today_local(), after=request.app.state.after_notices
+    )
     return Response(result.as_dict(), status_code=200)
 
 
@@ -260,7 +262,14 @@ async def upload_apply(
     kind = "json" if batch.filename.lower().endswith(".json") else "csv"
     await db.commit()  # release the read before the delivery's own transaction
     parsed = read(raw, kind)
-    await apply_delivery(request.app.state.session_factory, audit, batch_id, parsed, today_local())
+    await apply_delivery(
+        request.app.state.session_factory,
+        audit,
+        batch_id,
+        parsed,
+        today_local(),
+        after=request.app.state.after_notices,
+    )
     return Redirect(f"/meldingen/{batch_id}", status_code=303)
 
 

@@ -1,4 +1,5 @@
-"""Coordination: pairing of casemanagers, the plan van aanpak (updates, snapshots, versions), actions."""
+"""Coordination: pairing of casemanagers, the plan van aanpak (updates, snapshots, versions), actions,
+and the moments of a case (follow-ups, trajectgesprekken, the release at the gate, handovers)."""
 
 from __future__ import annotations
 
@@ -109,6 +110,7 @@ class ActionStatus(enum.StrEnum):
     IN_PROGRESS = "bezig"
     DONE = "gereed"
     DROPPED = "vervallen"
+    HANDED_OVER = "overgedragen"  # at closure: the partner who continues after release has it
 
     @property
     def label(self) -> str:
@@ -117,6 +119,7 @@ class ActionStatus(enum.StrEnum):
             ActionStatus.IN_PROGRESS: "Bezig",
             ActionStatus.DONE: "Gereed",
             ActionStatus.DROPPED: "Vervallen",
+            ActionStatus.HANDED_OVER: "Overgedragen",
         }[self]
 
 
@@ -178,5 +181,137 @@ class ActionUpdate(Base):
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     note: Mapped[str] = mapped_column(String(1000), default="")
+
+    user: Mapped[User | None] = relationship(lazy="joined")
+
+
+class AppointmentKind(enum.StrEnum):
+    """The moments of a case (architecture.md: moment -> Appointment)."""
+
+    VERVOLG = "vervolg"
+    TRAJECTGESPREK = "trajectgesprek"
+    OPVANG_AAN_DE_POORT = "opvang_aan_de_poort"
+    WARME_OVERDRACHT = "warme_overdracht"
+
+    @property
+    def label(self) -> str:
+        return {
+            AppointmentKind.VERVOLG: "Vervolg in het overleg",
+            AppointmentKind.TRAJECTGESPREK: "Trajectgesprek",
+            AppointmentKind.OPVANG_AAN_DE_POORT: "Opvang aan de poort",
+            AppointmentKind.WARME_OVERDRACHT: "Warme overdracht",
+        }[self]
+
+
+class AppointmentStatus(enum.StrEnum):
+    """Life of a moment; a cancelled one stays (as STATUS:CANCELLED in calendars)."""
+
+    PLANNED = "gepland"
+    DONE = "afgerond"
+    CANCELLED = "geannuleerd"
+
+    @property
+    def label(self) -> str:
+        return {
+            AppointmentStatus.PLANNED: "Gepland",
+            AppointmentStatus.DONE: "Afgerond",
+            AppointmentStatus.CANCELLED: "Geannuleerd",
+        }[self]
+
+
+class Appointment(Base):
+    """A moment on a case: when, where, who is responsible and who takes part, with what belongs to
+    its kind (the release at the gate: gate, who meets the person, transport, the first appointment
+    afterwards and the release checklist; a handover: to whom, and a note).
+
+    Notes and checklist stay in the app: calendars and e-mails carry only the kind, the case
+    reference, time, place and a link.
+    """
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        Index("ix_appointments_case_kind", "case_id", "kind"),
+        Index("ix_appointments_starts_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
+    kind: Mapped[AppointmentKind] = mapped_column(String(24))
+    status: Mapped[AppointmentStatus] = mapped_column(String(12), default=AppointmentStatus.PLANNED)
+    starts_at: Mapped[dt.datetime]
+    ends_at: Mapped[dt.datetime]
+    all_day: Mapped[bool] = mapped_column(default=False)
+    location: Mapped[str] = mapped_column(String(300), default="")
+    online_url: Mapped[str] = mapped_column(String(500), default="")
+    responsible_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    notes: Mapped[str] = mapped_column(String(2000), default="")
+    # opvang aan de poort: kept on the expected (then actual) release date from the notices
+    follows_release: Mapped[bool] = mapped_column(default=False)
+    met_by: Mapped[str] = mapped_column(String(200), default="")
+    transport: Mapped[str] = mapped_column(String(200), default="")
+    first_place: Mapped[str] = mapped_column(String(300), default="")
+    first_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    first_with: Mapped[str] = mapped_column(String(200), default="")
+    checklist: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
+    # warme overdracht
+    handover_organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisations.id"))
+    handover_note: Mapped[str] = mapped_column(String(2000), default="")
+    # iCalendar SEQUENCE: raised on every change of time, place or status
+    sequence: Mapped[int] = mapped_column(default=0)
+    meeting_id: Mapped[int | None] = mapped_column(ForeignKey("meetings.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    responsible_user: Mapped[User | None] = relationship(
+        foreign_keys=[responsible_user_id], lazy="joined"
+    )
+    handover_organisation: Mapped[Organisation | None] = relationship(lazy="joined")
+    participants: Mapped[list[AppointmentParticipant]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def kind_label(self) -> str:
+        return AppointmentKind(self.kind).label
+
+    @property
+    def status_label(self) -> str:
+        return AppointmentStatus(self.status).label
+
+    @property
+    def participant_ids(self) -> set[int]:
+        ids = {p.user_id for p in self.participants}
+        if self.responsible_user_id:
+            ids.add(self.responsible_user_id)
+        return ids
+
+
+class AppointmentParticipant(Base):
+    """Someone who takes part in a moment: it is in their calendar and they get its reminders."""
+
+    __tablename__ = "appointment_participants"
+
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AppointmentChange(Base):
+    """One change of a moment (which fields; dates old and new), by a person or a notice."""
+
+    __tablename__ = "appointment_changes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    source: Mapped[str] = mapped_column(String(16), default="gebruiker")  # gebruiker, melding
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    changes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     user: Mapped[User | None] = relationship(lazy="joined")

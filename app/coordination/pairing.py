@@ -8,6 +8,7 @@ the casemanager was involved with the same person before; the organisation is th
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -35,6 +36,15 @@ class Suggestion:
     reasons: list[str]
 
 
+def _region_members(region_id: int) -> Any:
+    """Ids of the users taking part in one of the region's series."""
+    return (
+        select(SeriesMember.user_id)
+        .join(MeetingSeries, MeetingSeries.id == SeriesMember.series_id)
+        .where(MeetingSeries.region_id == region_id)
+    )
+
+
 async def caseloads(session: AsyncSession, user_ids: list[int]) -> dict[int, int]:
     if not user_ids:
         return {}
@@ -56,16 +66,13 @@ async def suggestions(session: AsyncSession, case: Case, limit: int = 5) -> list
     candidates = (
         (
             await session.scalars(
-                select(User)
-                .join(UserRole, UserRole.user_id == User.id)
-                .join(SeriesMember, SeriesMember.user_id == User.id)
-                .join(MeetingSeries, MeetingSeries.id == SeriesMember.series_id)
-                .where(
-                    UserRole.role == Role.CASEMANAGER_EXTERN,
+                select(User).where(
                     User.active.is_(True),
-                    MeetingSeries.region_id == case.region_id,
+                    User.id.in_(
+                        select(UserRole.user_id).where(UserRole.role == Role.CASEMANAGER_EXTERN)
+                    ),
+                    User.id.in_(_region_members(case.region_id)),
                 )
-                .distinct()
             )
         )
         .unique()
@@ -160,10 +167,7 @@ async def coordinator_candidates(session: AsyncSession, case: Case) -> list[User
         (
             await session.scalars(
                 select(User)
-                .join(SeriesMember, SeriesMember.user_id == User.id)
-                .join(MeetingSeries, MeetingSeries.id == SeriesMember.series_id)
-                .where(MeetingSeries.region_id == case.region_id, User.active.is_(True))
-                .distinct()
+                .where(User.active.is_(True), User.id.in_(_region_members(case.region_id)))
                 .order_by(User.name)
             )
         )

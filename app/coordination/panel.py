@@ -10,6 +10,7 @@ from app.access import Principal, may_chair, may_edit_case, may_manage_case
 from app.accounts.models import User
 from app.cases.models import Case
 from app.coordination import actions as action_service
+from app.coordination import appointments as appointment_service
 from app.coordination import pairing as pairing_service
 from app.coordination import plans
 from app.deps import DB
@@ -42,6 +43,8 @@ async def coordination_context(
         "plan_sections": plans.section_labels(case),
         "plan_versions": await plans.versions(db, case.id),
         "may_edit": may_edit_case(principal),
+        "appointments": await appointment_service.for_case(db, case.id),
+        "checklist_size": len(appointment_service.RELEASE_CHECKLIST),
     }
 
 
@@ -51,10 +54,14 @@ async def owner_options(db: DB, case: Case) -> list[tuple[str, str]]:
         (
             await db.scalars(
                 select(User)
-                .join(SeriesMember, SeriesMember.user_id == User.id)
-                .join(MeetingSeries, MeetingSeries.id == SeriesMember.series_id)
-                .where(MeetingSeries.region_id == case.region_id, User.active.is_(True))
-                .distinct()
+                .where(
+                    User.active.is_(True),
+                    User.id.in_(
+                        select(SeriesMember.user_id)
+                        .join(MeetingSeries, MeetingSeries.id == SeriesMember.series_id)
+                        .where(MeetingSeries.region_id == case.region_id)
+                    ),
+                )
                 .order_by(User.name)
             )
         )
@@ -65,10 +72,13 @@ async def owner_options(db: DB, case: Case) -> list[tuple[str, str]]:
         (
             await db.scalars(
                 select(Organisation)
-                .join(SeriesOrganisation, SeriesOrganisation.organisation_id == Organisation.id)
-                .join(MeetingSeries, MeetingSeries.id == SeriesOrganisation.series_id)
-                .where(MeetingSeries.region_id == case.region_id)
-                .distinct()
+                .where(
+                    Organisation.id.in_(
+                        select(SeriesOrganisation.organisation_id)
+                        .join(MeetingSeries, MeetingSeries.id == SeriesOrganisation.series_id)
+                        .where(MeetingSeries.region_id == case.region_id)
+                    )
+                )
                 .order_by(Organisation.name)
             )
         )

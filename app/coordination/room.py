@@ -20,6 +20,7 @@ from app.access import Principal, may_chair
 from app.auth import NotFoundError
 from app.cases.models import Case
 from app.collab import CollabServer
+from app.coordination import appointments as appointment_service
 from app.coordination import pairing as pairing_service
 from app.coordination import plans
 from app.coordination.case_page import case_context
@@ -124,7 +125,11 @@ async def close_item(
         raise NotFoundError()
     if status == ItemStatus.DISCUSSED:
         case.last_discussed_on = today_local()
-        case.follow_up_on = item.follow_up_on
+        # The follow-up date becomes a vervolg moment (in the casemanagers' calendars); without
+        # one, a vervolg that has come round is done.
+        await appointment_service.plan_follow_up(
+            db, case, item.follow_up_on, user_id=principal.user_id, meeting_id=meeting.id
+        )
         server: CollabServer = app.state.collab
         sections = plans.sections_of(case)
         room = server.rooms.get(case.id)

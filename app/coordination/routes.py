@@ -249,13 +249,12 @@ async def action_update(
     if template == "work":
         return page(
             request,
-            "coordination/_action_row.html",
+            "work/_action.html",
             principal=principal,
             action=action,
             case=case,
             history=await action_service.history(db, action.id),
             saved=True,
-            today=today_local(),
         )
     return await _fragment(
         request,

@@ -272,3 +272,19 @@ class Attendance(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class Invitation(Base):
+    """The last calendar invitation (iTIP) sent to one user for one meeting or moment: which
+    SEQUENCE and method, so a change sends an update once and a removal sends a cancellation."""
+
+    __tablename__ = "invitations"
+    __table_args__ = (UniqueConstraint("subject", "subject_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(16))  # meeting, appointment
+    subject_id: Mapped[int]
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    sequence: Mapped[int]
+    method: Mapped[str] = mapped_column(String(8))  # REQUEST, CANCEL
+    sent_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

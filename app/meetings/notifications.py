@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import mail
 from app.accounts.models import User
+from app.accounts.services import wants
 from app.meetings.agenda import items_of
 from app.meetings.models import Meeting, SeriesMember
 from app.meetings.services import AMSTERDAM
@@ -44,6 +45,8 @@ async def agenda_published(session: AsyncSession, meeting: Meeting, settings: Se
     )
     queued = 0
     for user in await participants(session, meeting):
+        if not wants(user, "agenda_published"):
+            continue
         text, html = mail.render(
             "agenda_published",
             name=user.name,
