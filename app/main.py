@@ -53,6 +53,7 @@ from app.db import create_engine, session_factory
 from app.errors import EXCEPTION_HANDLERS
 from app.jobs import InProcessRunner
 from app.logs import configure_logging
+from app.meetings import planning as meeting_planning
 from app.meetings import routes as meeting_routes
 from app.middleware import RequestContextMiddleware
 from app.realtime import Presence, create_channels
@@ -163,6 +164,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *notice_routes.ROUTES,
         *case_page.ROUTES,
         *meeting_routes.ROUTES,
+        *meeting_planning.ROUTES,
         *room.ROUTES,
         *plan_routes.ROUTES,
         *coordination_routes.ROUTES,

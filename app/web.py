@@ -150,6 +150,7 @@ def page(
         active=active,
         title=title,
         request_path=request.url.path,
+        request_query=request.query_params,
         is_htmx=request.headers.get("hx-request") == "true",
         flash=request.state.get("flash"),
     )

@@ -141,9 +141,11 @@ document.addEventListener("focusin", (event) => {
   if (event.target.matches && event.target.matches("[data-select-on-focus]")) event.target.select();
 });
 
-// A checkbox ticked through htmx keeps keyboard focus on the same line after the swap.
+// A checkbox ticked through htmx keeps keyboard focus on the same line, at once after the swap
+// (an outerHTML swap replaces the target, so look the new one up by its id).
 document.addEventListener("htmx:afterSwap", (event) => {
-  const target = event.detail.target;
-  const first = target && target.querySelector && target.querySelector("[autofocus]");
+  const id = event.detail.target && event.detail.target.id;
+  const fresh = id && document.getElementById(id);
+  const first = fresh && fresh.querySelector("[autofocus]");
   if (first) first.focus();
 });

@@ -48,6 +48,7 @@ CHROMIUM = next(
     ),
     "",
 )
+KHAL = shutil.which("khal") or ""
 TEST_SECRET = "test-secret-key-for-the-suite-only"
 
 
@@ -268,7 +269,7 @@ GEMEENTE_LWD = "gcn@leeuwarden.example"
 @pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
     passed = terminalreporter.stats.get("passed", [])
-    counts = {"sqlite": 0, "postgresql": 0, "browser": 0, "redis": 0}
+    counts = {"sqlite": 0, "postgresql": 0, "browser": 0, "redis": 0, "calendar_client": 0}
     for report in passed:
         node = report.nodeid
         if "[postgresql" in node or "-postgresql" in node:
@@ -279,6 +280,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
             counts["browser"] += 1
         if "redis" in report.keywords:
             counts["redis"] += 1
+        if "calendar_client" in report.keywords:
+            counts["calendar_client"] += 1
     skipped_suites = []
     if not TEST_DATABASE_URL:
         skipped_suites.append("PostgreSQL (TEST_DATABASE_URL is niet gezet)")
@@ -288,10 +291,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         skipped_suites.append(
             "browser (geen Chromium gevonden; zet CHROMIUM_PATH of installeer chromium)"
         )
+    if not KHAL:
+        skipped_suites.append("agenda-app (khal niet gevonden; apt-get install khal)")
     terminalreporter.write_sep("=", "suites")
     terminalreporter.write_line(
         f"geslaagd: {counts['sqlite']} op SQLite, {counts['postgresql']} op PostgreSQL, "
-        f"{counts['redis']} met Redis, {counts['browser']} in Chromium"
+        f"{counts['redis']} met Redis, {counts['browser']} in Chromium, "
+        f"{counts['calendar_client']} met een agenda-app"
     )
     if skipped_suites:
         terminalreporter.write_line("OVERGESLAGEN: " + "; ".join(skipped_suites))

@@ -139,6 +139,8 @@ class Meeting(TimestampMixin, Base):
     agenda_reordered: Mapped[bool] = mapped_column(default=False)
     # iCalendar SEQUENCE: raised on every change that matters to invitees.
     sequence: Mapped[int] = mapped_column(default=0)
+    # The cadence slot a re-planned meeting still fills (so the slot is not planned twice).
+    slot_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     started_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     current_item_id: Mapped[int | None] = mapped_column(default=None)

@@ -75,7 +75,7 @@ async def ensure_meetings(session: AsyncSession, now: dt.datetime | None = None)
                 select(Meeting).where(Meeting.series_id == series.id, Meeting.starts_at > now)
             )
         ).all()
-        have = {m.starts_at for m in existing}
+        have = {m.slot_at or m.starts_at for m in existing}
         for start in sorted(wanted - have):
             values = {
                 "series_id": series.id,
@@ -95,7 +95,7 @@ async def ensure_meetings(session: AsyncSession, now: dt.datetime | None = None)
             )
             created += int(getattr(result, "rowcount", 0) or 0)
         for meeting in existing:
-            if meeting.starts_at not in wanted and meeting.status in (
+            if (meeting.slot_at or meeting.starts_at) not in wanted and meeting.status in (
                 MeetingStatus.PLANNED,
                 MeetingStatus.PUBLISHED,
             ):
