@@ -105,6 +105,25 @@ def main() -> None:
             browser_login(mobile, server.url, "coordinator@fryslan.zvh.example")
             mobile.goto(f"{server.url}/casussen")
             shoot(mobile, "90-telefoon-casussen", full_page=False)
+            worker = browser.new_context(
+                viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True
+            ).new_page()
+            browser_login(worker, server.url, "casemanager@reclassering.example")
+            worker.goto(f"{server.url}/mijn-werk")
+            shoot(worker, "91-telefoon-mijn-werk")
+            worker.get_by_role("link", name="Opvang aan de poort").first.click()
+            worker.wait_for_load_state("networkidle")
+            shoot(worker, "92-telefoon-opvang-checklist")
+            desk = browser.new_context(
+                viewport={"width": 1366, "height": 900},
+                locale="nl-NL",
+                timezone_id="Europe/Amsterdam",
+            ).new_page()
+            browser_login(desk, server.url, "casemanager@reclassering.example")
+            desk.goto(f"{server.url}/mijn-werk")
+            shoot(desk, "10-mijn-werk")
+            desk.goto(f"{server.url}/profiel")
+            shoot(desk, "11-profiel-agenda")
             admin = browser.new_context(viewport={"width": 1366, "height": 900}).new_page()
             browser_login(admin, server.url, "beheer@fryslan.zvh.example")
             admin.goto(f"{server.url}/beheer/audit")
