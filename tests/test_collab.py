@@ -8,6 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import websockets
 from sqlalchemy import func, select
 
 from app.coordination.models import PlanUpdate
@@ -79,6 +80,55 @@ def test_no_ticket_and_no_session_gets_nothing(server: LiveServer) -> None:
     assert code == 3
     assert outcome["closed"] == 4401
     assert all(text == "" for text in outcome["texts"].values())
+
+
+def session_cookie(base_url: str, email: str) -> str:
+    with httpx.Client(base_url=base_url, timeout=10) as browser:
+        browser.get("/inloggen")
+        response = browser.post(
+            "/inloggen",
+            data={
+                "email": email,
+                "password": "demo-wachtwoord",
+                "_csrf_token": browser.cookies["kt_csrf"],
+            },
+        )
+        assert response.status_code == 303
+        return f"kt_sessie={browser.cookies['kt_sessie']}"
+
+
+async def socket_outcome(url: str, headers: dict[str, str]) -> int | str:
+    """The close code the server answers with, or "open" when it starts the Yjs sync."""
+    async with websockets.connect(url, additional_headers=headers) as socket:
+        try:
+            message = await asyncio.wait_for(socket.recv(), 10)
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else 1006
+        return "open" if isinstance(message, bytes) and message[:1] == b"\x00" else repr(message)
+
+
+def test_the_socket_with_a_session_answers_per_region_and_origin(server: LiveServer) -> None:
+    case_id = pick_case(server, 1)
+    url = f"ws://127.0.0.1:{server.port}/collab/plans/{case_id}"
+    origin = {"Origin": server.url}
+    right = {"Cookie": session_cookie(server.url, COORDINATOR_FRL), **origin}
+    other = {"Cookie": session_cookie(server.url, COORDINATOR_GRN), **origin}
+    hijack = {"Cookie": right["Cookie"], "Origin": "https://kwaadwillend.example"}
+    outcomes = {
+        name: asyncio.run(socket_outcome(url, headers))
+        for name, headers in {
+            "anonymous": origin,
+            "other region": other,
+            "right region": right,
+            "other site": hijack,
+        }.items()
+    }
+    assert outcomes == {
+        "anonymous": 4401,
+        "other region": 4403,
+        "right region": "open",
+        "other site": 4401,
+    }
 
 
 def test_a_user_of_another_region_gets_no_ticket(server: LiveServer) -> None:
