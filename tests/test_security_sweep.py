@@ -128,13 +128,14 @@ SWEEP: dict[tuple[str, str], str] = {
 
 
 def app_routes(app: Litestar) -> tuple[set[tuple[str, str]], set[str]]:
-    http, sockets = set(), set()
+    http: set[tuple[str, str]] = set()
+    sockets: set[str] = set()
     for route in app.routes:
         if isinstance(route, HTTPRoute):
             for handler in route.route_handlers:
                 for method in handler.http_methods:
                     if method != "OPTIONS":
-                        http.add((method, route.path))
+                        http.add((str(method), route.path))
         elif isinstance(route, WebSocketRoute):
             sockets.add(route.path)
     return http, sockets
