@@ -138,8 +138,7 @@ def http_exception_handler(request: Request[Any, Any, Any], exc: HTTPException) 
         return _page(request, 400)
     detail = exc.detail if isinstance(exc.detail, str) else ""
     if api:
-        english_default = detail in {"", "Internal Server Error", "Bad Request", "Not Found"}
-        text = MESSAGES.get(status, MESSAGES[400])[1] if english_default else detail
+        text = detail if _is_dutch(detail) else MESSAGES.get(status, MESSAGES[400])[1]
         return _json(status, text, _errors_of(exc), headers=exc.headers)
     return _page(request, status, detail if _is_dutch(detail) else None)
 

@@ -55,7 +55,7 @@ from app.jobs import InProcessRunner
 from app.logs import configure_logging
 from app.meetings import planning as meeting_planning
 from app.meetings import routes as meeting_routes
-from app.middleware import RequestContextMiddleware
+from app.middleware import RequestContextMiddleware, upload_rate_limit
 from app.realtime import Presence, create_channels
 from app.settings import ROOT, Settings
 from app.web import Assets, create_environment
@@ -206,7 +206,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             cookie_httponly=False,
             exclude=["/api/", "/collab/", "/calendar/", "/health"],
         ),
-        middleware=[DefineMiddleware(RequestContextMiddleware, secure=settings.secure_cookies)],
+        middleware=[
+            DefineMiddleware(RequestContextMiddleware, secure=settings.secure_cookies),
+            upload_rate_limit(settings.upload_rate_per_minute),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="Ketentafel API",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from typing import Any
 
 import structlog
+from litestar import Request
 from litestar.datastructures import MutableScopeHeaders
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig, get_remote_address
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.auth import new_request_id
+from app.auth import SESSION_COOKIE, new_request_id
 from app.logs import get_logger
 
 log = get_logger("app.request")
@@ -91,3 +95,28 @@ class RequestContextMiddleware:
                     user_id=getattr(principal, "user_id", None),
                 )
             structlog.contextvars.unbind_contextvars("request_id")
+
+
+UPLOAD_PATHS = frozenset({"/api/v1/notices", "/meldingen"})
+
+
+def _is_upload(request: Request[Any, Any, Any]) -> bool:
+    return request.method == "POST" and request.url.path in UPLOAD_PATHS
+
+
+def _uploader(request: Request[Any, Any, Any]) -> str:
+    """Who is uploading: the bearer token or session (hashed, never stored), else the address."""
+    credential = request.headers.get("authorization") or request.cookies.get(SESSION_COOKIE)
+    if not credential:
+        return f"ip:{get_remote_address(request)}"
+    return hashlib.sha256(credential.encode()).hexdigest()[:32]
+
+
+def upload_rate_limit(per_minute: int) -> DefineMiddleware:
+    """Notice deliveries per minute per account or key (each process counts its own); 429 above."""
+    return RateLimitConfig(
+        rate_limit=("minute", per_minute),
+        identifier_for_request=_uploader,
+        check_throttle_handler=_is_upload,
+        store="upload_rate",
+    ).middleware

@@ -49,6 +49,7 @@ class Settings:
     session_hours: int = 10
     api_token_hours: int = 12
     max_upload_bytes: int = 5 * 1024 * 1024
+    upload_rate_per_minute: int = 20
     run_jobs_in_process: bool = True
     log_level: str = "INFO"
     log_json: bool = False
@@ -93,18 +94,20 @@ class Settings:
             "session_hours": int(_env("SESSION_HOURS", "10")),
             "api_token_hours": int(_env("API_TOKEN_HOURS", "12")),
             "max_upload_bytes": int(_env("MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),
+            "upload_rate_per_minute": int(_env("UPLOAD_RATE_PER_MINUTE", "20")),
             "run_jobs_in_process": {"true": True, "false": False}.get(
                 _env("RUN_JOBS_IN_PROCESS", "auto").lower(), not _env("REDIS_URL", "")
             ),
             "log_level": _env("LOG_LEVEL", "INFO").upper(),
             "log_json": _env("LOG_FORMAT", "console" if app_env != "production" else "json")
             == "json",
-            "secure_cookies": base_url.startswith("https://"),
             "trusted_proxies": tuple(
                 p.strip() for p in _env("TRUSTED_PROXIES", "").split(",") if p.strip()
             ),
         }
         values.update(overrides)
+        # Behind TLS (the public address is https): Secure cookies and HSTS.
+        values.setdefault("secure_cookies", str(values["base_url"]).startswith("https://"))
         if "secret_key" not in values:
             values["secret_key"] = _secret_key(
                 Path(str(values["data_dir"])), os.environ.get("SECRET_KEY")

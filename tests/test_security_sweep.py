@@ -333,3 +333,29 @@ async def test_every_route_answers_each_caller_as_its_kind_requires(
                 if not allowed(answer):
                     problems.append((method, template, beheer.name, answer.status_code))
     assert problems == [], problems
+
+
+async def test_every_unsafe_form_refuses_a_post_without_its_csrf_token(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Logged in as someone who may use the form, but posting from another site: 403, in Dutch."""
+    objects = await frl_objects(client, sessions)
+    right = await caller(client, COORDINATOR_FRL)
+    beheer = await caller(client, BEHEERDER)
+    forms = [
+        (template, kind)
+        for (method, template), kind in SWEEP.items()
+        if method == "POST" and not template.startswith("/api/")
+    ]
+    assert len(forms) > 30
+    problems = []
+    for template, kind in forms:
+        who = beheer if kind == "admin" else right
+        client.cookies.clear()
+        client.cookies.update(who.cookies)
+        response = await client.post(
+            objects.path(template), data={"opmerking": "van elders"}, follow_redirects=False
+        )
+        if response.status_code != 403 or "Verzoek geweigerd" not in response.text:
+            problems.append((template, response.status_code))
+    assert problems == []
