@@ -527,6 +527,8 @@ class CollabServer:
         self.outbox: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
         self.tasks: set[asyncio.Task[Any]] = set()
         self.pubsub: Any = None
+        self.wanted: set[str] = set()  # channels the rooms here need
+        self.resubscribe = False  # a subscription failed (Redis away): retry in the read loop
         self.reader: asyncio.Task[None] | None = None
         self.publisher: asyncio.Task[None] | None = None
         self.drops: dict[Connection, int] = {}
@@ -572,13 +574,16 @@ class CollabServer:
                 try:
                     await self.store.append_many(stored)
                 except Exception as exc:
-                    # Not persisted: the senders are disconnected, so their clients keep the edits and
-                    # push them again on reconnect (sync step 1); nobody else has seen them.
+                    # Not persisted (say the database restarted). The room's memory now holds edits
+                    # the database lacks, so the room is given up: every client is disconnected and,
+                    # on reconnecting, finds the room reloaded from the database and pushes what it
+                    # still has (sync step 1), so the unsaved edits are saved then. Nobody saw them.
                     log.error("collab.persist_failed", updates=len(stored), exc_info=exc)
                     for room, pending, remote in batches:
-                        for sender in {c for _, c in pending if c is not None}:
-                            self.drop(sender, 1011)
-                        await room.broadcast([], remote)
+                        if pending:
+                            self._give_up(room)
+                        else:
+                            await room.broadcast([], remote)
                     return
             for room, pending, remote in batches:
                 await room.broadcast(pending, remote)
@@ -632,13 +637,29 @@ class CollabServer:
     async def _subscribe(self, case_id: int) -> None:
         if self.pubsub is None:
             return
-        await self.pubsub.subscribe(self.channel(case_id))
+        self.wanted.add(self.channel(case_id))
+        try:
+            await self.pubsub.subscribe(self.channel(case_id))
+        except Exception as exc:  # Redis down: the room works for this process; retried below
+            self.resubscribe = True
+            log.warning("collab.subscribe_failed", error=type(exc).__name__)
         if self.reader is None or self.reader.done():
             self.reader = asyncio.create_task(self._read_loop(), name="collab-read")
+
+    async def _resubscribe(self) -> None:
+        """After Redis was away: subscribe what a room needs and Redis does not know of yet."""
+        missing = self.wanted - {
+            c.decode() if isinstance(c, bytes) else c for c in self.pubsub.channels
+        }
+        if missing:
+            await self.pubsub.subscribe(*sorted(missing))
 
     async def _read_loop(self) -> None:
         while True:
             try:
+                if self.resubscribe:
+                    await self._resubscribe()
+                    self.resubscribe = False
                 message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             except Exception as exc:
                 log.warning("collab.subscribe_failed", error=type(exc).__name__)
@@ -738,8 +759,18 @@ class CollabServer:
             log.warning("collab.unload_failed", case_id=room.case_id, error=type(exc).__name__)
         finally:
             if self.pubsub is not None:
+                self.wanted.discard(self.channel(room.case_id))
                 with contextlib.suppress(Exception):
                     await self.pubsub.unsubscribe(self.channel(room.case_id))
+
+    def _give_up(self, room: Room) -> None:
+        """Forget a room whose memory is ahead of the database; its clients reconnect (1011)."""
+        if self.rooms.get(room.case_id) is room:
+            self.rooms.pop(room.case_id)
+        if room.resync_task is not None:
+            room.resync_task.cancel()
+        for connection in list(room.connections):
+            self.drop(connection, 1011)
 
     def drop(self, connection: Connection, code: int) -> None:
         self.drops[connection] = code

@@ -9,10 +9,11 @@ in this process's memory, or in a Redis hash with expiring entries shared by all
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable
 from typing import Any
 
 from litestar import Litestar
@@ -32,11 +33,67 @@ def meeting_channel(meeting_id: int) -> str:
     return f"meeting:{meeting_id}"
 
 
+class ResilientRedisBackend(RedisChannelsPubSubBackend):
+    """Redis fan-out that outlives a Redis outage. While Redis is away an event still reaches this
+    process's own subscribers (one process's meeting keeps following its chair); when Redis is
+    back, subscriptions are renewed and fan-out between processes resumes by itself. (The plain
+    backend's reader and publisher stop for good at the first Redis error.)"""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.events: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+        self.wanted: set[str] = set()
+
+    async def subscribe(self, channels: Iterable[str]) -> None:
+        channels = list(channels)
+        self.wanted.update(channels)
+        try:
+            await super().subscribe(channels)
+        except Exception as exc:  # renewed by the pump when Redis is back
+            log.warning("realtime.subscribe_failed", error=type(exc).__name__)
+
+    async def unsubscribe(self, channels: Iterable[str]) -> None:
+        channels = list(channels)
+        self.wanted.difference_update(channels)
+        with contextlib.suppress(Exception):
+            await super().unsubscribe(channels)
+
+    async def publish(self, data: bytes, channels: Iterable[str]) -> None:
+        channels = list(channels)
+        try:
+            await super().publish(data, channels)
+        except Exception as exc:
+            log.warning("realtime.publish_failed", error=type(exc).__name__)
+            for channel in channels:
+                if channel in self.wanted:
+                    self.events.put_nowait((channel, data))
+
+    async def _pump(self) -> None:
+        while True:
+            try:
+                async for event in super().stream_events():
+                    self.events.put_nowait(event)
+            except Exception as exc:
+                log.warning("realtime.stream_failed", error=type(exc).__name__)
+            await asyncio.sleep(1.0)
+            if self.wanted:
+                with contextlib.suppress(Exception):
+                    await super().subscribe(sorted(self.wanted))
+
+    async def stream_events(self) -> AsyncGenerator[tuple[str, Any], None]:
+        pump = asyncio.create_task(self._pump(), name="channels-pump")
+        try:
+            while True:
+                yield await self.events.get()
+        finally:
+            pump.cancel()
+
+
 def create_channels(redis_url: str) -> ChannelsPlugin:
     if redis_url:
         from redis.asyncio import Redis
 
-        backend: Any = RedisChannelsPubSubBackend(
+        backend: Any = ResilientRedisBackend(
             redis=Redis.from_url(redis_url, socket_connect_timeout=2)
         )
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -10,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from app.db import create_engine, session_factory
+from app.meetings.services import ensure_meetings
 from app.settings import ROOT
 
 NODE_CLIENT = ROOT / "tests" / "node" / "yclient.mjs"
@@ -60,3 +63,13 @@ def copy_db(template: Path, folder: Path) -> str:
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(template, folder / "app.db")
     return f"sqlite+aiosqlite:///{folder / 'app.db'}"
+
+
+def ensure_meetings_in(url: str) -> None:
+    async def run() -> None:
+        engine = create_engine(url)
+        async with session_factory(engine)() as session, session.begin():
+            await ensure_meetings(session)
+        await engine.dispose()
+
+    asyncio.run(run())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import websockets
 from sqlalchemy import func, select
 
+from app.collab import PlanStore
 from app.coordination.models import PlanUpdate
 from app.db import create_engine, session_factory
 from tests.collab_helpers import copy_db, result, run_client, ticket, ticket_url, token, yjs_client
@@ -25,6 +27,15 @@ from tests.conftest import (
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.slow
+PLAN_SECTIONS = [  # the demo regions' leefgebieden
+    "doel",
+    "identiteitsbewijs",
+    "onderdak",
+    "werk_inkomen",
+    "schulden",
+    "zorg",
+    "sociaal_netwerk",
+]
 
 
 @pytest.fixture(
@@ -207,3 +218,77 @@ def test_every_update_is_in_the_database_and_the_text_survives_a_restart(
     )
     assert code == 0
     assert after["texts"]["doel"] == "Terug naar Leeuwarden."
+
+
+def stored_texts(server: LiveServer, case_id: int) -> dict[str, str]:
+    """The plan as the database has it (what a restart would load)."""
+
+    async def read() -> dict[str, str]:
+        engine = create_engine(server.database_url)  # type: ignore[attr-defined]
+        try:
+            return await PlanStore(session_factory(engine)).texts(case_id, PLAN_SECTIONS)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def test_edits_made_offline_merge_when_the_client_comes_back(server: LiveServer) -> None:
+    case_id = pick_case(server, 3)
+    renew = {"api": server.url, "headers": token(server.url, COORDINATOR_FRL), "case": case_id}
+    away = yjs_client(
+        url=ticket_url(server.url, COORDINATOR_FRL, case_id),
+        section="schulden",
+        offline={"insert": "Offline genoteerd. ", "ms": 2500},
+        renew=renew,
+        expect=["Offline genoteerd.", "Intussen online."],
+        timeout=20000,
+    )
+    time.sleep(1.0)  # the first client is offline now
+    code, online = run_client(
+        url=ticket_url(server.url, RECLASSERING, case_id),
+        section="schulden",
+        insert="Intussen online.",
+        expect=["Offline genoteerd.", "Intussen online."],
+        timeout=20000,
+    )
+    code_away, back = result(away)
+    assert (code, code_away) == (0, 0)
+    assert back["texts"]["schulden"] == online["texts"]["schulden"]
+    assert stored_texts(server, case_id)["schulden"] == back["texts"]["schulden"]
+
+
+def test_a_malformed_or_oversized_frame_closes_only_that_connection(server: LiveServer) -> None:
+    case_id = pick_case(server, 4)
+    watcher = yjs_client(
+        url=ticket_url(server.url, GGZ_PARTNER, case_id),
+        section="zorg",
+        expect=["Na de storing."],
+        timeout=20000,
+    )
+
+    async def misbehave(frame: bytes) -> int | None:
+        url = ticket_url(server.url, COORDINATOR_FRL, case_id)
+        async with websockets.connect(url, max_size=None) as socket:
+            await socket.recv()  # sync step 1: the connection is up
+            await socket.send(frame)
+            try:
+                while True:
+                    await asyncio.wait_for(socket.recv(), 10)
+            except websockets.ConnectionClosed as closed:
+                return closed.rcvd.code if closed.rcvd else None
+
+    assert asyncio.run(misbehave(b"\x00\x07\xff\xff")) == 1003  # unknown sync message
+    assert asyncio.run(misbehave(b"\x09garbage")) == 1003  # unknown message type
+    assert asyncio.run(misbehave(b"\x00\x02" + b"\x01" * (1024 * 1024 + 10))) == 1009
+    code, _writer = run_client(
+        url=ticket_url(server.url, COORDINATOR_FRL, case_id),
+        section="zorg",
+        insert="Na de storing.",
+        expect=["Na de storing."],
+        timeout=10000,
+    )
+    code_watcher, watched = result(watcher)
+    assert (code, code_watcher) == (0, 0)
+    assert watched["closes"] == []  # the watcher never lost its connection
+    assert watched["texts"]["zorg"] == "Na de storing."

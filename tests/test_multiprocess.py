@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections.abc import Iterator
@@ -10,9 +9,15 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from app.db import create_engine, session_factory
-from app.meetings.services import ensure_meetings
-from tests.collab_helpers import copy_db, result, run_client, ticket_url, token, yjs_client
+from tests.collab_helpers import (
+    copy_db,
+    ensure_meetings_in,
+    result,
+    run_client,
+    ticket_url,
+    token,
+    yjs_client,
+)
 from tests.conftest import (
     COORDINATOR_FRL,
     RECLASSERING,
@@ -44,16 +49,6 @@ def pair(
     yield one, two
     one.stop()
     two.stop()
-
-
-def ensure_meetings_in(url: str) -> None:
-    async def run() -> None:
-        engine = create_engine(url)
-        async with session_factory(engine)() as session, session.begin():
-            await ensure_meetings(session)
-        await engine.dispose()
-
-    asyncio.run(run())
 
 
 def open_case(server: LiveServer, index: int) -> int:
