@@ -35,6 +35,7 @@ class PrivatePostgres:
 
     def __init__(self) -> None:
         assert PG_BIN is not None
+        self.bin = PG_BIN
         # Not under pytest's tmp_path: that is private to root, and PostgreSQL runs as postgres.
         folder = Path(tempfile.mkdtemp(prefix="kt-pg-"))
         self.folder = folder
@@ -46,7 +47,7 @@ class PrivatePostgres:
         subprocess.run(
             _as_postgres(
                 [
-                    *(str(PG_BIN / "initdb"), "-D", str(self.data), "-U", "postgres", "-A"),
+                    *(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A"),
                     *("trust", "-E", "UTF8", "--no-sync", "--locale=C"),
                 ]
             ),
@@ -59,7 +60,7 @@ class PrivatePostgres:
         subprocess.run(
             _as_postgres(
                 [
-                    *(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-o", options, "-w"),
+                    *(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w"),
                     *("-l", str(self.folder / "server.log"), "start"),
                 ]
             ),
@@ -70,7 +71,7 @@ class PrivatePostgres:
     def stop(self) -> None:
         subprocess.run(
             _as_postgres(
-                [str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
+                [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]
             ),
             check=True,
             capture_output=True,
@@ -79,7 +80,7 @@ class PrivatePostgres:
     def create_database(self) -> None:
         subprocess.run(
             [
-                str(PG_BIN / "createdb"),
+                str(self.bin / "createdb"),
                 "-h",
                 "127.0.0.1",
                 "-p",
