@@ -2,18 +2,23 @@
 
 Delivery uses SMTP (aiosmtplib) when SMTP_HOST is set, otherwise writes `.eml` files to OUTBOX_DIR.
 A message is delivered once: its `dedupe_key` is unique and a delivered row is never sent again,
-also when the worker restarts.
+also when the worker restarts. Before a message is handed to SMTP it is claimed in its own commit
+(status `sending`, a conditional UPDATE, so two workers never both take it). A worker that dies
+mid-delivery leaves the claim behind; after MAIL_CLAIM_LEASE_SECONDS another run takes it over and
+sends it again with the same Message-ID. The SMTP server takes responsibility for a message only
+with its final 250 reply, so the retry duplicates nothing it accepted, except in the one moment
+between that reply and our commit, where the stable Message-ID lets mail programs fold the two.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, Text, select
+from sqlalchemy import String, Text, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
@@ -40,11 +45,14 @@ class OutboundMessage(Base):
     body_html: Mapped[str] = mapped_column(Text, default="")
     ics: Mapped[str] = mapped_column(Text, default="")
     ics_method: Mapped[str] = mapped_column(String(16), default="")
-    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending, sent, failed
+    status: Mapped[str] = mapped_column(
+        String(12), default="pending"
+    )  # pending, sending, sent, failed
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 async def queue(
@@ -89,7 +97,8 @@ def build_email(settings: Settings, message: OutboundMessage) -> EmailMessage:
     email["To"] = message.recipient
     email["Subject"] = message.subject
     email["Date"] = format_datetime(message.created_at)
-    email["Message-ID"] = make_msgid(domain="ketentafel")
+    # Stable per message: a message sent again after a crash carries the same id.
+    email["Message-ID"] = f"<{message.created_at:%Y%m%d%H%M%S}.{message.id}@ketentafel>"
     email["Auto-Submitted"] = "auto-generated"
     email.set_content(message.body_text)
     if message.body_html:
@@ -129,19 +138,26 @@ def _write_outbox(outbox: Path, message: OutboundMessage, email: EmailMessage) -
 
 
 async def deliver_pending(session: AsyncSession, settings: Settings, limit: int = 200) -> int:
-    """Deliver queued messages; each is marked sent in its own commit right after delivery."""
+    """Deliver queued messages: each is claimed in a commit of its own, then sent, then marked."""
+    now = utcnow()
+    stale = now - dt.timedelta(seconds=settings.mail_claim_lease_seconds)
     rows = (
         await session.scalars(
             select(OutboundMessage)
-            .where(OutboundMessage.status == "pending", OutboundMessage.attempts < MAX_ATTEMPTS)
+            .where(
+                OutboundMessage.attempts < MAX_ATTEMPTS,
+                (OutboundMessage.status == "pending")
+                | ((OutboundMessage.status == "sending") & (OutboundMessage.claimed_at < stale)),
+            )
             .order_by(OutboundMessage.id)
             .limit(limit)
         )
     ).all()
     sent = 0
     for message in rows:
+        if not await _claim(session, message):
+            continue  # another worker took it meanwhile
         email = build_email(settings, message)
-        message.attempts += 1
         try:
             if settings.smtp_host:
                 await _send(settings, email)
@@ -152,11 +168,27 @@ async def deliver_pending(session: AsyncSession, settings: Settings, limit: int 
             sent += 1
         except Exception as exc:  # network, refused recipient: retried later
             message.last_error = type(exc).__name__
-            if message.attempts >= MAX_ATTEMPTS:
-                message.status = "failed"
+            message.status = "failed" if message.attempts >= MAX_ATTEMPTS else "pending"
             log.warning("mail.delivery_failed", message_id=message.id, error=type(exc).__name__)
         await session.commit()
     return sent
+
+
+async def _claim(session: AsyncSession, message: OutboundMessage) -> bool:
+    """Take a message for delivery; false when another worker changed it since we read it."""
+    claimed = await session.execute(
+        update(OutboundMessage)
+        .where(
+            OutboundMessage.id == message.id,
+            OutboundMessage.status == message.status,
+            OutboundMessage.attempts == message.attempts,
+        )
+        .values(status="sending", claimed_at=utcnow(), attempts=OutboundMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    await session.commit()
+    await session.refresh(message)
+    return bool(getattr(claimed, "rowcount", 0) == 1)
 
 
 _env = None

@@ -50,6 +50,7 @@ class Settings:
     api_token_hours: int = 12
     max_upload_bytes: int = 5 * 1024 * 1024
     upload_rate_per_minute: int = 20
+    mail_claim_lease_seconds: int = 600
     run_jobs_in_process: bool = True
     log_level: str = "INFO"
     log_json: bool = False
@@ -95,6 +96,7 @@ class Settings:
             "api_token_hours": int(_env("API_TOKEN_HOURS", "12")),
             "max_upload_bytes": int(_env("MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),
             "upload_rate_per_minute": int(_env("UPLOAD_RATE_PER_MINUTE", "20")),
+            "mail_claim_lease_seconds": int(_env("MAIL_CLAIM_LEASE_SECONDS", "600")),
             "run_jobs_in_process": {"true": True, "false": False}.get(
                 _env("RUN_JOBS_IN_PROCESS", "auto").lower(), not _env("REDIS_URL", "")
             ),

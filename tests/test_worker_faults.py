@@ -1,0 +1,223 @@
+"""An arq worker killed in the middle of sending an e-mail: the delivery is taken over by the next
+run, and the recipient gets the message exactly once. A real SMTP server (aiosmtpd) that is slow
+to accept holds the first delivery open while the worker is killed (SIGKILL: no clean-up)."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from app.db import create_engine, session_factory
+from app.mail import OutboundMessage, queue
+from app.settings import ROOT
+from tests.collab_helpers import copy_db
+from tests.conftest import TEST_REDIS_URL, TEST_SECRET
+from tests.faults import REDIS_SERVER, PrivateRedis, private_redis
+from tests.live import free_port
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+
+class SlowInbox:
+    """Holds the first message before accepting it, as a busy mail server may."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+        self.holding = threading.Event()
+        self.release = threading.Event()
+        self.first = True
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.first:
+            self.first = False
+            self.holding.set()
+            await asyncio.to_thread(self.release.wait)  # the test's thread lets go
+            if server.transport is None or server.transport.is_closing():
+                # The sender vanished before our 250: we never took responsibility (RFC 5321).
+                return "421 verbinding verbroken"
+        self.messages.append(
+            email.message_from_bytes(envelope.content, policy=email.policy.default)
+        )
+        return "250 OK"
+
+
+@pytest.fixture
+def inbox() -> Iterator[tuple[SlowInbox, int]]:
+    port = free_port()
+    handler = SlowInbox()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield handler, port
+    finally:
+        handler.release.set()
+        controller.stop()
+
+
+def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "app.cli", "worker"], cwd=ROOT, env=env, stdout=out, stderr=out
+        )
+
+
+def enqueue(redis: PrivateRedis, job: str) -> None:
+    from arq import create_pool
+    from arq.connections import RedisSettings
+
+    async def run() -> None:
+        pool = await create_pool(RedisSettings.from_dsn(redis.url))
+        await pool.enqueue_job(job)
+        await pool.aclose()
+
+    asyncio.run(run())
+
+
+def outbound(url: str) -> list[tuple[str, int]]:
+    async def read() -> list[tuple[str, int]]:
+        engine = create_engine(url)
+        async with session_factory(engine)() as s:
+            rows = (await s.scalars(select(OutboundMessage))).all()
+            result = [(m.status, m.attempts) for m in rows]
+        await engine.dispose()
+        return result
+
+    return asyncio.run(read())
+
+
+def wait_until(check: Any, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def test_a_worker_killed_mid_delivery_is_taken_over_without_a_duplicate(
+    tmp_path: Path, sqlite_templates: dict[str, Path], inbox: tuple[SlowInbox, int]
+) -> None:
+    if not TEST_REDIS_URL or REDIS_SERVER is None:
+        pytest.skip("Redis-suite overgeslagen: TEST_REDIS_URL of redis-server ontbreekt")
+    handler, smtp_port = inbox
+    url = copy_db(sqlite_templates["empty"], tmp_path / "db")
+
+    async def put() -> None:
+        engine = create_engine(url)
+        async with session_factory(engine)() as s, s.begin():
+            await queue(
+                s,
+                kind="herinnering",
+                dedupe_key="test:worker-kill:1",
+                recipient="casemanager@reclassering.example",
+                subject="Herinnering: actie FRL-0001",
+                body_text="Er staat een actie voor u klaar.",
+            )
+        await engine.dispose()
+
+    asyncio.run(put())
+    with private_redis(tmp_path) as redis:
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "REDIS_URL": redis.url,
+            "DATA_DIR": str(tmp_path),
+            "SECRET_KEY": TEST_SECRET,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_port),
+            "SMTP_STARTTLS": "false",
+            "MAIL_CLAIM_LEASE_SECONDS": "2",
+            "LOG_LEVEL": "INFO",
+        }
+        first = start_worker(env, tmp_path / "worker-1.log")
+        try:
+            enqueue(redis, "deliver_mail")
+            assert handler.holding.wait(30), (tmp_path / "worker-1.log").read_text()[-2000:]
+            first.send_signal(signal.SIGKILL)
+            first.wait(10)
+        finally:
+            if first.poll() is None:
+                first.kill()
+        handler.release.set()
+        assert outbound(url) == [("sending", 1)]  # claimed, not delivered, not forgotten
+        assert handler.messages == []
+        time.sleep(2.5)  # the claim's lease runs out
+        second = start_worker(env, tmp_path / "worker-2.log")
+        try:
+            enqueue(redis, "deliver_mail")
+            wait_until(lambda: outbound(url) == [("sent", 2)], 40, "the message was not taken over")
+            enqueue(redis, "deliver_mail")  # and again: nothing left to send
+            enqueue(redis, "deliver_mail")
+            time.sleep(3)
+        finally:
+            second.terminate()
+            second.wait(15)
+    assert len(handler.messages) == 1
+    message = handler.messages[0]
+    assert message["Subject"] == "Herinnering: actie FRL-0001"
+    assert message["Message-ID"].endswith("@ketentafel>")
+
+
+def test_two_workers_deliver_each_message_once(
+    tmp_path: Path, sqlite_templates: dict[str, Path], inbox: tuple[SlowInbox, int]
+) -> None:
+    if not TEST_REDIS_URL or REDIS_SERVER is None:
+        pytest.skip("Redis-suite overgeslagen: TEST_REDIS_URL of redis-server ontbreekt")
+    handler, smtp_port = inbox
+    handler.first = False  # a mail server that answers at once
+    url = copy_db(sqlite_templates["empty"], tmp_path / "db")
+
+    async def put() -> None:
+        engine = create_engine(url)
+        async with session_factory(engine)() as s, s.begin():
+            for n in range(30):
+                await queue(
+                    s,
+                    kind="herinnering",
+                    dedupe_key=f"test:two-workers:{n}",
+                    recipient=f"partner{n}@ggz-friesland.example",
+                    subject=f"Herinnering {n}",
+                    body_text="Er staat een actie voor u klaar.",
+                )
+        await engine.dispose()
+
+    asyncio.run(put())
+    with private_redis(tmp_path) as redis:
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "REDIS_URL": redis.url,
+            "DATA_DIR": str(tmp_path),
+            "SECRET_KEY": TEST_SECRET,
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp_port),
+            "SMTP_STARTTLS": "false",
+        }
+        workers = [start_worker(env, tmp_path / f"worker-{n}.log") for n in range(2)]
+        try:
+            time.sleep(3)  # both are up and polling the queue
+            for _ in range(6):
+                enqueue(redis, "deliver_mail")
+            wait_until(
+                lambda: all(status == "sent" for status, _ in outbound(url)), 60, "not all sent"
+            )
+            time.sleep(2)
+        finally:
+            for worker in workers:
+                worker.terminate()
+            for worker in workers:
+                worker.wait(15)
+    subjects = sorted(str(m["Subject"]) for m in handler.messages)
+    assert subjects == sorted(f"Herinnering {n}" for n in range(30))  # each once, none twice
