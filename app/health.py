@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import MediaType, Request, Response, get
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from app.jobs import JobRun
 from app.settings import Settings
 
 
@@ -38,8 +39,35 @@ async def health(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     checks["jobs"] = request.app.state.get(
         "jobs_state", "in dit proces" if settings.run_jobs_in_process else "arq-worker"
     )
+    if checks["jobs"] == "arq-worker":
+        checks["worker"] = await _worker_state(request)
+    if ok:
+        checks.update(await _job_runs(request))
     body = {"status": "ok" if ok else "error", **checks}
     return Response(body, status_code=200 if ok else 503)
+
+
+async def _worker_state(request: Request[Any, Any, Any]) -> str:
+    """An arq worker refreshes its health-check key every 30 s; without it no jobs run."""
+    redis_client = request.app.state.get("redis")
+    try:
+        if redis_client is None:
+            raise RuntimeError("no client")
+        alive = await redis_client.exists("arq:queue:health-check")
+    except Exception:
+        return "onbekend (Redis onbereikbaar)"
+    return "ok" if alive else "geen worker actief"
+
+
+async def _job_runs(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    """When a periodic job last finished, and which failed last time (names only)."""
+    async with request.app.state.session_factory() as session:
+        runs = (await session.scalars(select(JobRun))).all()
+    finished = [r.last_finished_at for r in runs if r.last_finished_at is not None]
+    return {
+        "last_job_at": max(finished).isoformat(timespec="seconds") if finished else None,
+        "failed_jobs": sorted(r.name for r in runs if r.last_status == "failed"),
+    }
 
 
 ROUTES = [health]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.jobs import run_recorded
 from app.main import create_app
 from tests.conftest import TEST_REDIS_URL, settings_for
 
@@ -25,6 +28,25 @@ async def test_health_reports_ok_with_its_parts(
     )
     assert "redis" in body
     assert "jobs" in body
+
+
+async def test_health_says_when_jobs_last_ran_and_which_failed(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    assert (await client.get("/health")).json()["last_job_at"] is None  # nothing ran yet
+
+    async def broken(ctx: dict[str, Any]) -> None:
+        raise RuntimeError("stuk")
+
+    async def fine(ctx: dict[str, Any]) -> None:
+        return None
+
+    await run_recorded("build_agendas", fine, {"session_factory": sessions})
+    await run_recorded("send_reminders", broken, {"session_factory": sessions})
+    body = (await client.get("/health")).json()
+    assert body["status"] == "ok"
+    assert body["last_job_at"] is not None
+    assert body["failed_jobs"] == ["send_reminders"]
 
 
 async def test_security_headers_are_set(client: AsyncTestClient[Litestar]) -> None:

@@ -19,13 +19,15 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
 from app.db import create_engine, session_factory
 from app.mail import OutboundMessage, queue
+from app.main import create_app
 from app.settings import ROOT
 from tests.collab_helpers import copy_db
-from tests.conftest import TEST_REDIS_URL, TEST_SECRET
+from tests.conftest import TEST_REDIS_URL, TEST_SECRET, settings_for
 from tests.faults import REDIS_SERVER, PrivateRedis, private_redis
 from tests.live import free_port
 
@@ -170,6 +172,12 @@ def test_a_worker_killed_mid_delivery_is_taken_over_without_a_duplicate(
     assert message["Message-ID"].endswith("@ketentafel>")
 
 
+async def health(url: str, redis: PrivateRedis, folder: Path) -> dict[str, Any]:
+    app = create_app(settings_for(url, folder, redis_url=redis.url, run_jobs_in_process=False))
+    async with AsyncTestClient(app, base_url="http://testserver.local") as client:
+        return dict((await client.get("/health")).json())
+
+
 def test_two_workers_deliver_each_message_once(
     tmp_path: Path, sqlite_templates: dict[str, Path], inbox: tuple[SlowInbox, int]
 ) -> None:
@@ -195,6 +203,7 @@ def test_two_workers_deliver_each_message_once(
 
     asyncio.run(put())
     with private_redis(tmp_path) as redis:
+        assert asyncio.run(health(url, redis, tmp_path))["worker"] == "geen worker actief"
         env = {
             **os.environ,
             "DATABASE_URL": url,
@@ -208,6 +217,7 @@ def test_two_workers_deliver_each_message_once(
         workers = [start_worker(env, tmp_path / f"worker-{n}.log") for n in range(2)]
         try:
             time.sleep(3)  # both are up and polling the queue
+            assert asyncio.run(health(url, redis, tmp_path))["worker"] == "ok"
             for _ in range(6):
                 enqueue(redis, "deliver_mail")
             wait_until(
