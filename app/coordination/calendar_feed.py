@@ -15,6 +15,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from app.access import Principal, visible_cases
 from app.accounts import services as accounts
@@ -150,6 +151,7 @@ async def entries_for(
                 ),
             )
             .order_by(Appointment.starts_at)
+            .options(raiseload("*"))  # a feed needs the row itself, not its people and partners
         )
     ).unique()
     entries += [appointment_entry(a, ref, base_url) for a, ref in moments]
@@ -165,6 +167,7 @@ async def entries_for(
                 ActionItem.due_on < end.date(),
             )
             .order_by(ActionItem.due_on)
+            .options(raiseload("*"))
         )
     ).unique()
     entries += [action_entry(a, ref, base_url) for a, ref in actions]

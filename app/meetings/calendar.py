@@ -8,10 +8,11 @@ stable UIDs, SEQUENCE, STATUS:CANCELLED, and times in Europe/Amsterdam with a VT
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from icalendar import Calendar, Event, vCalAddress, vText
+from icalendar import Calendar, Event, Timezone, vCalAddress, vText
 
 from app.web import AMSTERDAM
 
@@ -98,16 +99,36 @@ def _with_timezone(cal: Calendar, entries: list[CalendarEntry]) -> Calendar:
         # Only the years the events need: a VTIMEZONE since 1970 would triple the feed.
         first = dt.date(min(days).year - 1, 1, 1)
         last = dt.date(max(days).year + 2, 1, 1)
-        cal.add_missing_timezones(first_date=first, last_date=last)
+        cal.add_component(_amsterdam(first, last))
     return cal
 
 
+@functools.lru_cache(maxsize=64)
+def _amsterdam(first: dt.date, last: dt.date) -> Timezone:
+    """The VTIMEZONE of every time we write (all are Europe/Amsterdam), for the years given."""
+    return Timezone.from_tzid("Europe/Amsterdam", first_date=first, last_date=last)
+
+
 def feed(entries: list[CalendarEntry], name: str, now: dt.datetime) -> bytes:
-    """A subscribable calendar (no METHOD): what is planned, moved or cancelled."""
-    cal = _calendar(None, name)
-    for entry in entries:
-        cal.add_component(event(entry, entry.modified_at or now))
-    return _with_timezone(cal, entries).to_ical()
+    """A subscribable calendar (no METHOD): what is planned, moved or cancelled.
+
+    Each event is serialised once per version and kept (a meeting is in every member's feed and
+    a feed is fetched again every hour): building the iCalendar text is most of a feed's cost."""
+    head = _with_timezone(_calendar(None, name), entries).to_ical()
+    end = b"END:VCALENDAR\r\n"
+    if not head.endswith(end):
+        raise ValueError("unexpected calendar serialisation")
+    events = b"".join(
+        _event_ical(entry) if entry.modified_at is not None else event(entry, now).to_ical()
+        for entry in entries
+    )
+    return head[: -len(end)] + events + end
+
+
+@functools.lru_cache(maxsize=50_000)
+def _event_ical(entry: CalendarEntry) -> bytes:
+    """One VEVENT's text; the entry (frozen, with its last change) is the key."""
+    return bytes(event(entry, entry.modified_at or dt.datetime.now(dt.UTC)).to_ical())
 
 
 def invitation(
