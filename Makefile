@@ -13,7 +13,7 @@ export UV_NO_PROGRESS := 1
 
 FRONTEND_SOURCES := $(wildcard frontend/*)
 
-.PHONY: run test setup lint format typecheck screenshots bench clean
+.PHONY: run test setup lint format typecheck audit screenshots bench clean
 
 run: setup
 	$(PY) -m app.cli setup
@@ -49,6 +49,13 @@ format: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy
+
+# Known vulnerabilities in the locked Python and npm dependencies (needs the advisory databases
+# of PyPI and npm, which are not reachable from every build machine).
+audit: setup
+	$(UV) export --frozen --no-hashes --quiet > var/requirements-audit.txt
+	$(UV)x pip-audit --disable-pip --no-deps -r var/requirements-audit.txt
+	npm audit
 
 screenshots: setup
 	$(PY) -m tests.screenshots
