@@ -216,8 +216,12 @@ def test_two_workers_deliver_each_message_once(
         }
         workers = [start_worker(env, tmp_path / f"worker-{n}.log") for n in range(2)]
         try:
-            time.sleep(3)  # both are up and polling the queue
-            assert asyncio.run(health(url, redis, tmp_path))["worker"] == "ok"
+            wait_until(  # the workers are up: /health sees their heartbeat
+                lambda: asyncio.run(health(url, redis, tmp_path))["worker"] == "ok",
+                45,
+                "/health never saw a worker",
+            )
+            time.sleep(2)  # and the second one too, most likely
             for _ in range(6):
                 enqueue(redis, "deliver_mail")
             wait_until(
