@@ -22,6 +22,7 @@ from sqlalchemy import String, Text, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.db import Base, utcnow
 from app.logs import get_logger
@@ -187,8 +188,12 @@ async def _claim(session: AsyncSession, message: OutboundMessage) -> bool:
         .execution_options(synchronize_session=False)
     )
     await session.commit()
-    await session.refresh(message)
-    return bool(getattr(claimed, "rowcount", 0) == 1)
+    if getattr(claimed, "rowcount", 0) != 1:
+        return False
+    # what the UPDATE wrote, without reading the row back
+    set_committed_value(message, "status", "sending")
+    set_committed_value(message, "attempts", message.attempts + 1)
+    return True
 
 
 _env = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 
 import asyncpg
 from sqlalchemy import make_url
@@ -21,3 +22,9 @@ def scratch_postgres(url: str, name: str) -> str:
 
     asyncio.run(recreate())
     return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

@@ -18,7 +18,6 @@ import json
 import os
 import random
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -42,7 +41,7 @@ from app.meetings.services import ensure_meetings
 from app.reference.models import Region
 from app.reference.services import assign_province_to_region, load_reference_data
 from app.settings import ROOT, Settings
-from bench.common import scratch_postgres
+from bench.common import free_port, scratch_postgres
 
 SECRET = "bench-national-secret-key"  # noqa: S105 (a scratch database)
 OTHER_PROVINCES = [
@@ -61,12 +60,6 @@ COORDINATOR = "coordinator@fryslan.zvh.example"
 CASEMANAGER = "casemanager@pi-leeuwarden.example"
 LEEFGEBIEDEN = ["identiteitsbewijs", "onderdak", "werk_inkomen", "schulden", "zorg"]
 LEEFGEBIEDEN.append("sociaal_netwerk")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 async def world(url: str) -> None:

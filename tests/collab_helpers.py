@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -73,3 +75,59 @@ def ensure_meetings_in(url: str) -> None:
         await engine.dispose()
 
     asyncio.run(run())
+
+
+def logged_in(base_url: str, email: str, password: str = "demo-wachtwoord") -> httpx.Client:
+    """An HTTP client with a browser's session on a live server (the caller closes it)."""
+    browser = httpx.Client(base_url=base_url, timeout=10)
+    browser.get("/inloggen")
+    answer = browser.post(
+        "/inloggen",
+        data={"email": email, "password": password, "_csrf_token": browser.cookies["kt_csrf"]},
+    )
+    assert answer.status_code == 303, answer.status_code
+    return browser
+
+
+def chair_step_heard(
+    listener_url: str, chair_url: str, meeting_id: int, action: str, listener: str, chair: str
+) -> list[dict[str, Any]]:
+    """The chair takes a step on one server; returns the events a participant's screen (the event
+    stream on `listener_url`) received, up to and including the `room` signal, within ten seconds."""
+    events: list[dict[str, Any]] = []
+    ready, heard = threading.Event(), threading.Event()
+    screen = logged_in(listener_url, listener)
+
+    def listen() -> None:
+        with (
+            contextlib.suppress(httpx.HTTPError),
+            screen.stream("GET", f"/overleggen/{meeting_id}/gebeurtenissen", timeout=12) as stream,
+        ):
+            event = ""
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:"):
+                    events.append({"event": event, **json.loads(line.split(":", 1)[1])})
+                    if event == "hello":
+                        ready.set()
+                    if event == "room":
+                        heard.set()
+                        return
+
+    thread = threading.Thread(target=listen, daemon=True)
+    thread.start()
+    try:
+        assert ready.wait(10)
+        leader = logged_in(chair_url, chair)
+        step = leader.post(
+            f"/overleggen/{meeting_id}/overleg/{action}",
+            headers={"HX-Request": "true", "x-csrftoken": leader.cookies["kt_csrf"]},
+        )
+        leader.close()
+        assert step.status_code == 200
+        heard.wait(10)
+    finally:
+        screen.close()
+        thread.join(15)
+    return events

@@ -15,7 +15,16 @@ from sqlalchemy import func, select
 from app.collab import PlanStore
 from app.coordination.models import PlanUpdate
 from app.db import create_engine, session_factory
-from tests.collab_helpers import copy_db, result, run_client, ticket, ticket_url, token, yjs_client
+from tests.collab_helpers import (
+    copy_db,
+    logged_in,
+    result,
+    run_client,
+    ticket,
+    ticket_url,
+    token,
+    yjs_client,
+)
 from tests.conftest import (
     COORDINATOR_FRL,
     COORDINATOR_GRN,
@@ -94,18 +103,9 @@ def test_no_ticket_and_no_session_gets_nothing(server: LiveServer) -> None:
 
 
 def session_cookie(base_url: str, email: str) -> str:
-    with httpx.Client(base_url=base_url, timeout=10) as browser:
-        browser.get("/inloggen")
-        response = browser.post(
-            "/inloggen",
-            data={
-                "email": email,
-                "password": "demo-wachtwoord",
-                "_csrf_token": browser.cookies["kt_csrf"],
-            },
-        )
-        assert response.status_code == 303
-        return f"kt_sessie={browser.cookies['kt_sessie']}"
+    browser = logged_in(base_url, email)
+    browser.close()
+    return f"kt_sessie={browser.cookies['kt_sessie']}"
 
 
 async def socket_outcome(url: str, headers: dict[str, str]) -> int | str:

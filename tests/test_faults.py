@@ -6,8 +6,6 @@ recovers when Redis returns)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,15 @@ import pytest
 from app.cli import migrate
 from app.collab import PlanStore
 from app.db import create_engine, session_factory
-from tests.collab_helpers import ensure_meetings_in, result, ticket_url, token, yjs_client
+from tests.collab_helpers import (
+    chair_step_heard,
+    ensure_meetings_in,
+    logged_in,
+    result,
+    ticket_url,
+    token,
+    yjs_client,
+)
 from tests.conftest import (
     COORDINATOR_FRL,
     RECLASSERING,
@@ -122,55 +128,11 @@ def test_a_postgres_restart_during_typing_loses_no_edit_and_the_app_recovers(
             assert asyncio.run(stored()) == seen_a["texts"]  # all of it in the database
 
 
-def logged_in(server: LiveServer, email: str) -> httpx.Client:
-    browser = httpx.Client(base_url=server.url, timeout=10)
-    browser.get("/inloggen")
-    browser.post(
-        "/inloggen",
-        data={
-            "email": email,
-            "password": "demo-wachtwoord",
-            "_csrf_token": browser.cookies["kt_csrf"],
-        },
-    )
-    return browser
-
-
 def chair_signal_arrives(server: LiveServer, meeting_id: int, action: str) -> bool:
-    """A participant's screen (the event stream) hears the chair's step within ten seconds."""
-    heard = threading.Event()
-    ready = threading.Event()
-    listener = logged_in(server, RECLASSERING)
-
-    def listen() -> None:
-        with (
-            contextlib.suppress(httpx.HTTPError),
-            listener.stream(
-                "GET", f"/overleggen/{meeting_id}/gebeurtenissen", timeout=12
-            ) as stream,
-        ):
-            for line in stream.iter_lines():
-                if line.startswith("event:") and line.split(":", 1)[1].strip() == "hello":
-                    ready.set()
-                if line.startswith("event:") and line.split(":", 1)[1].strip() == "room":
-                    heard.set()
-                    return
-
-    thread = threading.Thread(target=listen, daemon=True)
-    thread.start()
-    try:
-        assert ready.wait(10)
-        chair = logged_in(server, COORDINATOR_FRL)
-        step = chair.post(
-            f"/overleggen/{meeting_id}/overleg/{action}",
-            headers={"HX-Request": "true", "x-csrftoken": chair.cookies["kt_csrf"]},
-        )
-        chair.close()
-        assert step.status_code == 200
-        return heard.wait(10)
-    finally:
-        listener.close()
-        thread.join(15)
+    events = chair_step_heard(
+        server.url, server.url, meeting_id, action, listener=RECLASSERING, chair=COORDINATOR_FRL
+    )
+    return any(e["event"] == "room" for e in events)
 
 
 @pytest.mark.redis
@@ -203,7 +165,7 @@ def test_without_redis_one_process_keeps_its_meeting_going_and_recovers(
             (code_a, seen_a), (code_b, seen_b) = result(a, 60), result(b, 60)
             assert (code_a, code_b) == (0, 0), server.logs()[-3000:]
             assert seen_a["texts"] == seen_b["texts"]
-            browser = logged_in(server, COORDINATOR_FRL)
+            browser = logged_in(server.url, COORDINATOR_FRL)
             assert browser.get(f"/casussen/{case_id}").status_code == 200
             assert browser.get("/overleggen").status_code == 200
             browser.close()

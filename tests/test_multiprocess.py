@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.collab_helpers import (
+    chair_step_heard,
     copy_db,
     ensure_meetings_in,
     result,
@@ -124,58 +123,9 @@ def test_meeting_events_reach_browsers_on_the_other_process(
     chair = token(one.url, COORDINATOR_FRL)
     meetings = httpx.get(f"{one.url}/api/v1/meetings", headers=chair, timeout=10).json()
     meeting_id = meetings[0]["id"]
-    events: list[dict] = []
-    ready = threading.Event()
-    browser = httpx.Client(base_url=two.url, timeout=10)
-    browser.get("/inloggen")
-    browser.post(
-        "/inloggen",
-        data={
-            "email": RECLASSERING,
-            "password": "demo-wachtwoord",
-            "_csrf_token": browser.cookies.get("kt_csrf") or "",
-        },
+    events = chair_step_heard(
+        two.url, one.url, meeting_id, "start", listener=RECLASSERING, chair=COORDINATOR_FRL
     )
-
-    def listen() -> None:
-        with browser.stream(
-            "GET", f"/overleggen/{meeting_id}/gebeurtenissen", timeout=15
-        ) as stream:
-            event = ""
-            for line in stream.iter_lines():
-                if line.startswith("event:"):
-                    event = line.split(":", 1)[1].strip()
-                elif line.startswith("data:"):
-                    events.append({"event": event, **json.loads(line.split(":", 1)[1])})
-                    if event == "hello":
-                        ready.set()
-                    if event == "room":
-                        return
-
-    thread = threading.Thread(target=listen, daemon=True)
-    thread.start()
-    try:
-        assert ready.wait(10)
-        with httpx.Client(base_url=one.url, timeout=10) as chair_browser:
-            chair_browser.get("/inloggen")
-            csrf = chair_browser.cookies.get("kt_csrf") or ""
-            chair_browser.post(
-                "/inloggen",
-                data={"email": COORDINATOR_FRL, "password": "demo-wachtwoord", "_csrf_token": csrf},
-            )
-            headers = {
-                "HX-Request": "true",
-                "x-csrftoken": chair_browser.cookies.get("kt_csrf") or "",
-            }
-            assert (
-                chair_browser.post(
-                    f"/overleggen/{meeting_id}/overleg/start", headers=headers
-                ).status_code
-                == 200
-            )
-        thread.join(10)
-    finally:
-        browser.close()
     room_events = [e for e in events if e["event"] == "room"]
     assert room_events, events
     assert set(room_events[0]) <= {

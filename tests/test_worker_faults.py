@@ -70,6 +70,39 @@ def inbox() -> Iterator[tuple[SlowInbox, int]]:
         controller.stop()
 
 
+def queue_reminders(url: str, messages: list[tuple[str, str, str]]) -> None:
+    """Queue e-mails (dedupe key, recipient, subject) as the app's jobs do."""
+
+    async def put() -> None:
+        engine = create_engine(url)
+        async with session_factory(engine)() as s, s.begin():
+            for key, recipient, subject in messages:
+                await queue(
+                    s,
+                    kind="herinnering",
+                    dedupe_key=key,
+                    recipient=recipient,
+                    subject=subject,
+                    body_text="Er staat een actie voor u klaar.",
+                )
+        await engine.dispose()
+
+    asyncio.run(put())
+
+
+def worker_env(url: str, redis: PrivateRedis, folder: Path, smtp_port: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "REDIS_URL": redis.url,
+        "DATA_DIR": str(folder),
+        "SECRET_KEY": TEST_SECRET,
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(smtp_port),
+        "SMTP_STARTTLS": "false",
+    }
+
+
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
@@ -116,33 +149,12 @@ def test_a_worker_killed_mid_delivery_is_taken_over_without_a_duplicate(
     handler, smtp_port = inbox
     url = copy_db(sqlite_templates["empty"], tmp_path / "db")
 
-    async def put() -> None:
-        engine = create_engine(url)
-        async with session_factory(engine)() as s, s.begin():
-            await queue(
-                s,
-                kind="herinnering",
-                dedupe_key="test:worker-kill:1",
-                recipient="casemanager@reclassering.example",
-                subject="Herinnering: actie FRL-0001",
-                body_text="Er staat een actie voor u klaar.",
-            )
-        await engine.dispose()
-
-    asyncio.run(put())
+    queue_reminders(
+        url,
+        [("test:worker-kill:1", "casemanager@reclassering.example", "Herinnering: actie FRL-0001")],
+    )
     with private_redis(tmp_path) as redis:
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "REDIS_URL": redis.url,
-            "DATA_DIR": str(tmp_path),
-            "SECRET_KEY": TEST_SECRET,
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp_port),
-            "SMTP_STARTTLS": "false",
-            "MAIL_CLAIM_LEASE_SECONDS": "2",
-            "LOG_LEVEL": "INFO",
-        }
+        env = {**worker_env(url, redis, tmp_path, smtp_port), "MAIL_CLAIM_LEASE_SECONDS": "2"}
         first = start_worker(env, tmp_path / "worker-1.log")
         try:
             enqueue(redis, "deliver_mail")
@@ -187,33 +199,16 @@ def test_two_workers_deliver_each_message_once(
     handler.first = False  # a mail server that answers at once
     url = copy_db(sqlite_templates["empty"], tmp_path / "db")
 
-    async def put() -> None:
-        engine = create_engine(url)
-        async with session_factory(engine)() as s, s.begin():
-            for n in range(30):
-                await queue(
-                    s,
-                    kind="herinnering",
-                    dedupe_key=f"test:two-workers:{n}",
-                    recipient=f"partner{n}@ggz-friesland.example",
-                    subject=f"Herinnering {n}",
-                    body_text="Er staat een actie voor u klaar.",
-                )
-        await engine.dispose()
-
-    asyncio.run(put())
+    queue_reminders(
+        url,
+        [
+            (f"test:two-workers:{n}", f"partner{n}@ggz-friesland.example", f"Herinnering {n}")
+            for n in range(30)
+        ],
+    )
     with private_redis(tmp_path) as redis:
         assert asyncio.run(health(url, redis, tmp_path))["worker"] == "geen worker actief"
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "REDIS_URL": redis.url,
-            "DATA_DIR": str(tmp_path),
-            "SECRET_KEY": TEST_SECRET,
-            "SMTP_HOST": "127.0.0.1",
-            "SMTP_PORT": str(smtp_port),
-            "SMTP_STARTTLS": "false",
-        }
+        env = worker_env(url, redis, tmp_path, smtp_port)
         workers = [start_worker(env, tmp_path / f"worker-{n}.log") for n in range(2)]
         try:
             wait_until(  # the workers are up: /health sees their heartbeat

@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.params import FromPath
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
@@ -133,26 +133,21 @@ async def entries_for(
         ).unique()
         entries += [meeting_entry(m, base_url) for m in meetings]
     user_id = principal.user_id or 0
+    own = and_(
+        Appointment.starts_at >= start,
+        Appointment.starts_at < end,
+        or_(
+            Appointment.responsible_user_id == user_id,
+            Appointment.id.in_(
+                select(AppointmentParticipant.appointment_id).where(
+                    AppointmentParticipant.user_id == user_id
+                )
+            ),
+        ),
+    )
     # The user's own moments first (indexed, a few hundred at most), then the access policy on
     # just their cases: the policy's OR over all cases would otherwise scan every case.
-    own_case_ids = (
-        await session.scalars(
-            select(Appointment.case_id)
-            .where(
-                Appointment.starts_at >= start,
-                Appointment.starts_at < end,
-                or_(
-                    Appointment.responsible_user_id == user_id,
-                    Appointment.id.in_(
-                        select(AppointmentParticipant.appointment_id).where(
-                            AppointmentParticipant.user_id == user_id
-                        )
-                    ),
-                ),
-            )
-            .distinct()
-        )
-    ).all()
+    own_case_ids = (await session.scalars(select(Appointment.case_id).where(own).distinct())).all()
     moments = (
         await session.execute(
             select(Appointment, Case.reference)
@@ -160,16 +155,7 @@ async def entries_for(
             .where(
                 Case.id.in_(own_case_ids),
                 visible_cases(principal),
-                Appointment.starts_at >= start,
-                Appointment.starts_at < end,
-                or_(
-                    Appointment.responsible_user_id == user_id,
-                    Appointment.id.in_(
-                        select(AppointmentParticipant.appointment_id).where(
-                            AppointmentParticipant.user_id == user_id
-                        )
-                    ),
-                ),
+                own,
             )
             .order_by(Appointment.starts_at)
             .options(raiseload("*"))  # a feed needs the row itself, not its people and partners
