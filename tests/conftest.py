@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import datetime as dt
+import hashlib
 import itertools
 import json
 import os
@@ -52,8 +53,18 @@ KHAL = shutil.which("khal") or ""
 TEST_SECRET = "test-secret-key-for-the-suite-only"
 
 
-def worker_id() -> str:
+def xdist_worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+# Two checkouts of the project may run their suites at the same time against one PostgreSQL
+# server (a CI clone beside a working tree): their scratch databases carry a tag of the checkout.
+CHECKOUT_TAG = hashlib.sha1(str(ROOT).encode()).hexdigest()[:6]  # noqa: S324 - a name, not a secret
+
+
+def worker_id() -> str:
+    """Names this test process's scratch databases: unique per checkout and xdist worker."""
+    return f"{CHECKOUT_TAG}_{xdist_worker()}"
 
 
 def pg_url_for(database: str) -> str:
@@ -302,7 +313,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     if skipped_suites:
         terminalreporter.write_line("OVERGESLAGEN: " + "; ".join(skipped_suites))
     report_path = ROOT / "var" / "test-report.json"
-    if worker_id() == "main":
+    if xdist_worker() == "main":
         report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_text(
             json.dumps(

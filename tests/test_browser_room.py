@@ -30,12 +30,18 @@ def prepare(url: str) -> int:
             from sqlalchemy import select
 
             from app.db import utcnow
+            from app.meetings.models import MeetingSeries
 
+            # The Fryslân series: the partner in this test is a member of it, not of Groningen's.
             meeting = (
                 (
                     await s.scalars(
                         select(Meeting)
-                        .where(Meeting.starts_at > utcnow())
+                        .join(MeetingSeries, Meeting.series_id == MeetingSeries.id)
+                        .where(
+                            Meeting.starts_at > utcnow(),
+                            MeetingSeries.name == "Instroomoverleg Fryslân",
+                        )
                         .order_by(Meeting.starts_at)
                         .limit(1)
                     )
