@@ -1,12 +1,15 @@
-"""Structured logging (structlog) that never carries personal data.
+"""Structured logging (structlog) that never carries personal data or secrets.
 
 Exceptions are logged by type and stack location only: messages of database errors quote the
-offending values (a BSN, a name), so they are dropped on purpose.
+offending values (a BSN, a name), so they are dropped on purpose. Secrets that travel in URLs (the
+calendar feed's address, a password-reset link, a plan ticket or token in a query string) are
+replaced by `[redacted]` in every log line, whoever logs them.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import traceback
 from typing import Any
@@ -14,6 +17,44 @@ from typing import Any
 import structlog
 
 _INCLUDE_MESSAGES = False
+REDACTED = "[redacted]"
+
+# Each URL shape that carries a secret: the secret part is replaced, the rest stays readable.
+_SECRET_URL_PARTS = re.compile(
+    r"(?P<path>/calendar/|/wachtwoord-herstellen/)[^/?#\s\"',;]+"
+    r"|(?P<query>[?&;](?:ticket|token|secret|key|access_token|password|wachtwoord)=)[^&#\s\"',;]*",
+    re.IGNORECASE,
+)
+
+
+def redact(text: str) -> str:
+    """The text with every secret-bearing URL part replaced by `[redacted]`."""
+    return _SECRET_URL_PARTS.sub(lambda m: (m.group("path") or m.group("query")) + REDACTED, text)
+
+
+def _redact_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list | tuple):
+        return type(value)(_redact_value(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _redact_value(v) for k, v in value.items()}
+    return value
+
+
+def _redact_secrets(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    return {key: _redact_value(value) for key, value in event.items()}
+
+
+class RedactingFilter(logging.Filter):
+    """The same redaction for records of libraries that log through the standard library."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
 
 
 def _safe_exception(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -49,6 +90,7 @@ def configure_logging(level: str = "INFO", json_output: bool = False) -> None:
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _safe_exception,
+        _redact_secrets,
     ]
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -67,6 +109,11 @@ def configure_logging(level: str = "INFO", json_output: bool = False) -> None:
     logging.basicConfig(
         level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
     )
+    # The root handler and those uvicorn installs for itself (its WebSocket lines carry the query).
+    for name in ("", "uvicorn", "uvicorn.error", "uvicorn.access"):
+        for handler in logging.getLogger(name).handlers:
+            if not any(isinstance(f, RedactingFilter) for f in handler.filters):
+                handler.addFilter(RedactingFilter())
     for noisy in (
         "uvicorn.access",
         "sqlalchemy.engine",

@@ -30,6 +30,9 @@ from app.settings import Settings
 
 log = get_logger("app.mail")
 MAX_ATTEMPTS = 8
+# Messages whose body carries a one-time secret (a password-reset link): once delivered, the body
+# is blanked, so the outbox table never holds a working link longer than needed.
+SECRET_BEARING_KINDS = frozenset({"password_reset"})
 
 
 class OutboundMessage(Base):
@@ -166,6 +169,8 @@ async def deliver_pending(session: AsyncSession, settings: Settings, limit: int 
                 _write_outbox(settings.outbox_dir, message, email)
             message.status = "sent"
             message.sent_at = utcnow()
+            if message.kind in SECRET_BEARING_KINDS:
+                message.body_text = message.body_html = ""
             sent += 1
         except Exception as exc:  # network, refused recipient: retried later
             message.last_error = type(exc).__name__

@@ -51,6 +51,12 @@ class Settings:
     max_upload_bytes: int = 5 * 1024 * 1024
     upload_rate_per_minute: int = 20
     mail_claim_lease_seconds: int = 600
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 30
+    login_throttle_minutes: int = 15
+    password_reset_minutes: int = 30
+    password_reset_mails_per_hour: int = 3
+    password_reset_requests_per_hour: int = 10
     run_jobs_in_process: bool = True
     log_level: str = "INFO"
     log_json: bool = False
@@ -97,6 +103,12 @@ class Settings:
             "max_upload_bytes": int(_env("MAX_UPLOAD_BYTES", str(5 * 1024 * 1024))),
             "upload_rate_per_minute": int(_env("UPLOAD_RATE_PER_MINUTE", "20")),
             "mail_claim_lease_seconds": int(_env("MAIL_CLAIM_LEASE_SECONDS", "600")),
+            "login_max_failures": int(_env("LOGIN_MAX_FAILURES", "5")),
+            "login_max_failures_per_address": int(_env("LOGIN_MAX_FAILURES_PER_ADDRESS", "30")),
+            "login_throttle_minutes": int(_env("LOGIN_THROTTLE_MINUTES", "15")),
+            "password_reset_minutes": int(_env("PASSWORD_RESET_MINUTES", "30")),
+            "password_reset_mails_per_hour": int(_env("PASSWORD_RESET_MAILS_PER_HOUR", "3")),
+            "password_reset_requests_per_hour": int(_env("PASSWORD_RESET_REQUESTS_PER_HOUR", "10")),
             "run_jobs_in_process": {"true": True, "false": False}.get(
                 _env("RUN_JOBS_IN_PROCESS", "auto").lower(), not _env("REDIS_URL", "")
             ),

@@ -1,4 +1,4 @@
-"""Users with their organisation and roles; sessions, API tokens and login attempts."""
+"""Users with their organisation and roles; sessions, API tokens, login attempts and password resets."""
 
 from __future__ import annotations
 
@@ -53,6 +53,12 @@ class User(TimestampMixin, Base):
     # revokes the old URL.
     calendar_nonce: Mapped[str | None] = mapped_column(String(32), default=None)
     calendar_secret_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    # Set when the user withdrew their feed: GET /api/v1/me then no longer makes one on its own.
+    calendar_revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # When every session and token of this user was last ended (password change or reset,
+    # deactivation): a connection authenticated before this moment without a session or token of
+    # its own (a plan ticket) is no longer valid (app/accounts/services.py, still_valid).
+    credentials_revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     # Which reminders this user gets by e-mail (app/coordination/reminders.py); absent = on.
     reminder_settings: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
@@ -121,6 +127,9 @@ class ApiToken(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # How the token came to be: "api" (POST /api/v1/auth/token), "beheer" (an API key made by a
+    # beheerder), "cli" (python -m app.cli); shown to its owner beside when it was issued and used.
+    issued_via: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
     user: Mapped[User | None] = relationship(foreign_keys=[user_id])
     organisation: Mapped[Organisation | None] = relationship()
@@ -131,7 +140,10 @@ class ApiToken(Base):
 
 
 class LoginAttempt(Base):
-    """A failed login, kept briefly to throttle guessing; the e-mail is stored as a hash only."""
+    """A failed login or a password-reset request, kept briefly to throttle guessing and mail floods.
+
+    The e-mail address is stored as a hash only; `kind` is "login" or "reset".
+    """
 
     __tablename__ = "login_attempts"
     __table_args__ = (
@@ -143,3 +155,17 @@ class LoginAttempt(Base):
     email_hash: Mapped[str] = mapped_column(String(64))
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    kind: Mapped[str] = mapped_column(String(16), default="login", server_default="login")
+
+
+class PasswordReset(Base):
+    """A single-use, short-lived password-reset link; only the hash of its secret is stored."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -1,4 +1,4 @@
-"""Account rules: password hashing, sessions, bearer tokens, login throttling, loading a Principal."""
+"""Account rules: passwords, logging in, sessions, bearer tokens, whether they still hold, a Principal."""
 
 from __future__ import annotations
 
@@ -6,17 +6,20 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import math
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from app.access import Principal
-from app.accounts.models import ApiToken, LoginAttempt, Role, User, UserRole, UserSession
+from app.accounts import throttle
+from app.accounts.models import ApiToken, PasswordReset, Role, User, UserRole, UserSession
 from app.db import utcnow
 from app.meetings.models import MeetingSeries, SeriesMember
 from app.reference.models import Organisation, OrganisationKind
@@ -25,9 +28,6 @@ from app.reference.models import Organisation, OrganisationKind
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("a password nobody has")
 
-THROTTLE_WINDOW = dt.timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 30
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -59,74 +59,72 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-# ---------------------------------------------------------------- throttling
+def account_key(email: str) -> str:
+    """How throttling names an account: the hash of its normalised e-mail address."""
+    return sha256(normalise_email(email))
 
 
-async def is_throttled(session: AsyncSession, email: str, ip: str) -> bool:
-    since = utcnow() - THROTTLE_WINDOW
-    per_account = await session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.email_hash == sha256(normalise_email(email)), LoginAttempt.at >= since)
-    )
-    per_address = await session.scalar(
-        select(func.count())
-        .select_from(LoginAttempt)
-        .where(LoginAttempt.ip == ip, LoginAttempt.at >= since)
-    )
-    return (per_account or 0) >= MAX_FAILURES_PER_ACCOUNT or (
-        per_address or 0
-    ) >= MAX_FAILURES_PER_ADDRESS
-
-
-async def record_failure(session: AsyncSession, email: str, ip: str) -> None:
-    session.add(LoginAttempt(email_hash=sha256(normalise_email(email)), ip=ip))
-
-
-async def clear_failures(session: AsyncSession, email: str) -> None:
-    await session.execute(
-        delete(LoginAttempt).where(LoginAttempt.email_hash == sha256(normalise_email(email)))
-    )
-
-
-async def prune_login_attempts(session: AsyncSession) -> int:
-    result = await session.execute(
-        delete(LoginAttempt).where(LoginAttempt.at < utcnow() - THROTTLE_WINDOW * 4)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
+# ---------------------------------------------------------------- logging in
 
 
 @dataclass(frozen=True)
 class LoginResult:
-    """Outcome of a login attempt; `error` is the Dutch message to show, the same for any account."""
+    """Outcome of a login attempt; `error` is the Dutch message to show, the same for any account.
+
+    `retry_after` (seconds) is set when the address must wait before trying this account again.
+    """
 
     user: User | None
     error: str | None
+    retry_after: int | None = None
+
+    @property
+    def throttled(self) -> bool:
+        return self.retry_after is not None
 
 
 BAD_CREDENTIALS = "Het e-mailadres of het wachtwoord klopt niet."
-THROTTLED = (
-    "Te veel mislukte inlogpogingen. Wacht een kwartier en probeer het dan opnieuw, "
-    "of neem contact op met de beheerder van uw regio."
-)
+
+
+def throttled_message(seconds: int) -> str:
+    minutes = max(1, math.ceil(seconds / 60))
+    wait = "een minuut" if minutes == 1 else f"{minutes} minuten"
+    return (
+        f"Te veel mislukte inlogpogingen vanaf dit adres. Probeer het over {wait} opnieuw, "
+        "of stel een nieuw wachtwoord in via ‘Wachtwoord vergeten?’."
+    )
 
 
 async def authenticate(
-    session: AsyncSession, email: str, password: str, ip: str, *, demo_allowed: bool
+    session: AsyncSession,
+    email: str,
+    password: str,
+    ip: str,
+    *,
+    demo_allowed: bool,
+    rules: throttle.ThrottleRules | None = None,
 ) -> LoginResult:
-    """Check credentials with throttling; never tells whether an account exists."""
+    """Check credentials with throttling per account and address; never tells whether an account exists."""
+    rules = rules or throttle.ThrottleRules()
     email = normalise_email(email)
-    if await is_throttled(session, email, ip):
-        return LoginResult(None, THROTTLED)
+    key = account_key(email)
+    until = await throttle.blocked_until(session, key, ip, rules)
+    if until is not None:
+        seconds = throttle.seconds_until(until)
+        return LoginResult(None, throttled_message(seconds), seconds)
     user = (await session.scalars(select(User).where(User.email == email))).one_or_none()
     # Always run one argon2 verification so timing does not reveal whether the account exists.
     ok = verify_password(user.password_hash if user else "", password)
     if not (user and ok and user.active and (demo_allowed or not user.is_demo)):
-        await record_failure(session, email, ip)
+        throttle.record(session, key, ip)
         return LoginResult(None, BAD_CREDENTIALS)
-    await clear_failures(session, email)
+    await throttle.forget_failures(session, key, ip)
     user.last_login_at = utcnow()
     return LoginResult(user, None)
+
+
+async def prune_login_attempts(session: AsyncSession, rules: throttle.ThrottleRules) -> int:
+    return await throttle.prune(session, rules)
 
 
 # ---------------------------------------------------------------- sessions
@@ -153,12 +151,52 @@ async def end_session(session: AsyncSession, session_id: int) -> None:
     )
 
 
-async def end_all_sessions(session: AsyncSession, user_id: int) -> None:
+async def end_all_sessions(
+    session: AsyncSession, user_id: int, *, keep_session_id: int | None = None
+) -> None:
+    """End the user's browser sessions, all of them or all but the one given."""
+    condition = [UserSession.user_id == user_id, UserSession.ended_at.is_(None)]
+    if keep_session_id is not None:
+        condition.append(UserSession.id != keep_session_id)
+    await session.execute(update(UserSession).where(*condition).values(ended_at=utcnow()))
+
+
+async def revoke_user_tokens(session: AsyncSession, user_id: int) -> None:
+    """Revoke every API token issued to the user (organisation API keys are not theirs)."""
     await session.execute(
-        update(UserSession)
-        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
-        .values(ended_at=utcnow())
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
     )
+
+
+async def end_all_access(
+    session: AsyncSession, user: User, *, keep_session_id: int | None = None
+) -> None:
+    """End every session (but the one kept) and every API token of the user, unused reset links too.
+
+    Called on a password change (keeping the session that made it), a password reset and a
+    deactivation. Long-lived connections (plan sockets, event streams) learn it from
+    `still_valid`.
+    """
+    now = utcnow()
+    await end_all_sessions(session, user.id, keep_session_id=keep_session_id)
+    await revoke_user_tokens(session, user.id)
+    await session.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+    )
+    user.credentials_revoked_at = now
+
+
+async def change_password(
+    session: AsyncSession, user: User, new_password: str, *, keep_session_id: int | None
+) -> None:
+    """Set a new password (the caller checked the rules) and end every other way in."""
+    user.password_hash = hash_password(new_password)
+    user.is_demo = False
+    await end_all_access(session, user, keep_session_id=keep_session_id)
 
 
 async def session_user(session: AsyncSession, token: str) -> tuple[UserSession, User] | None:
@@ -193,7 +231,9 @@ def _new_token_value() -> tuple[str, str]:
     return value, value[: len(TOKEN_PREFIX) + 6]
 
 
-async def issue_user_token(session: AsyncSession, user: User, hours: int) -> str:
+async def issue_user_token(
+    session: AsyncSession, user: User, hours: int, *, via: str = "api"
+) -> str:
     value, prefix = _new_token_value()
     session.add(
         ApiToken(
@@ -203,6 +243,7 @@ async def issue_user_token(session: AsyncSession, user: User, hours: int) -> str
             user_id=user.id,
             created_by_id=user.id,
             expires_at=utcnow() + dt.timedelta(hours=hours),
+            issued_via=via,
         )
     )
     await session.flush()
@@ -219,10 +260,55 @@ async def issue_api_key(
         name=name,
         organisation_id=organisation.id,
         created_by_id=created_by,
+        issued_via="beheer" if created_by is not None else "cli",
     )
     session.add(row)
     await session.flush()
     return value, row
+
+
+TOKEN_CHANNELS = {
+    "api": "API, met e-mailadres en wachtwoord",
+    "beheer": "Beheer",
+    "cli": "Opdrachtregel",
+}
+
+
+def token_channel(token: ApiToken) -> str:
+    """How a token was issued, in Dutch (tokens from before this was kept came from the API)."""
+    return TOKEN_CHANNELS.get(token.issued_via or "api", token.issued_via)
+
+
+async def user_tokens(session: AsyncSession, user_id: int) -> list[ApiToken]:
+    """The user's API tokens that still work, newest first (for the profile page)."""
+    now = utcnow()
+    return list(
+        (
+            await session.scalars(
+                select(ApiToken)
+                .where(
+                    ApiToken.user_id == user_id,
+                    ApiToken.revoked_at.is_(None),
+                    (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now),
+                )
+                .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+            )
+        ).all()
+    )
+
+
+async def revoke_own_token(session: AsyncSession, user_id: int, token_id: int) -> bool:
+    """Revoke one of the user's own tokens; False when it is not theirs or no longer works."""
+    result = await session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            ApiToken.user_id == user_id,
+            ApiToken.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    return getattr(result, "rowcount", 0) == 1
 
 
 async def token_owner(session: AsyncSession, value: str) -> ApiToken | None:
@@ -239,6 +325,112 @@ async def token_owner(session: AsyncSession, value: str) -> ApiToken | None:
     if row.last_used_at is None or now - row.last_used_at > dt.timedelta(minutes=5):
         row.last_used_at = now
     return row
+
+
+# ---------------------------------------------------------------- is it still valid?
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a long-lived connection (plan socket, event stream) was opened with.
+
+    `session_id` or `token_id` when it came with a browser session or a bearer token (as on its
+    Principal); neither when it was opened with a single-use plan ticket, whose worth then rests on
+    the user and `opened_at`.
+    """
+
+    user_id: int | None
+    session_id: int | None = None
+    token_id: int | None = None
+    opened_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, principal: Principal, opened_at: dt.datetime | None = None) -> Credential:
+        return cls(
+            user_id=principal.user_id,
+            session_id=principal.session_id,
+            token_id=principal.token_id,
+            opened_at=opened_at or utcnow(),
+        )
+
+
+async def still_valid(
+    session: AsyncSession,
+    credentials: Collection[Credential],
+    *,
+    demo_allowed: bool = True,
+    now: dt.datetime | None = None,
+) -> set[Credential]:
+    """Which of these credentials may go on being used now; at most three queries by primary key.
+
+    A credential ends when its user is deactivated (or is a demo account where those are refused),
+    its session ended (logout, password change elsewhere, reset) or expired, or its token was
+    revoked or expired. One with neither session nor token (a plan ticket) ends when every access
+    of its user was ended after `opened_at` (`end_all_access`).
+    """
+    now = now or utcnow()
+    user_ids = {c.user_id for c in credentials if c.user_id is not None}
+    session_ids = {c.session_id for c in credentials if c.session_id is not None}
+    token_ids = {c.token_id for c in credentials if c.token_id is not None}
+    users: dict[int, dt.datetime | None] = {}
+    if user_ids:
+        rows = await session.execute(
+            select(User.id, User.credentials_revoked_at).where(
+                User.id.in_(user_ids),
+                User.active.is_(True),
+                *(() if demo_allowed else (User.is_demo.is_(False),)),
+            )
+        )
+        users = {row[0]: row[1] for row in rows}
+    live_sessions: set[int] = set()
+    if session_ids:
+        live_sessions = set(
+            (
+                await session.scalars(
+                    select(UserSession.id).where(
+                        UserSession.id.in_(session_ids),
+                        UserSession.ended_at.is_(None),
+                        UserSession.expires_at > now,
+                    )
+                )
+            ).all()
+        )
+    live_tokens: set[int] = set()
+    if token_ids:
+        live_tokens = set(
+            (
+                await session.scalars(
+                    select(ApiToken.id).where(
+                        ApiToken.id.in_(token_ids),
+                        ApiToken.revoked_at.is_(None),
+                        (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now),
+                    )
+                )
+            ).all()
+        )
+    valid: set[Credential] = set()
+    for c in credentials:
+        if c.user_id is not None and c.user_id not in users:
+            continue
+        if c.session_id is not None:
+            ok = c.session_id in live_sessions
+        elif c.token_id is not None:
+            ok = c.token_id in live_tokens
+        else:
+            revoked = users.get(c.user_id) if c.user_id is not None else None
+            ok = c.user_id is not None and (
+                revoked is None or (c.opened_at is not None and c.opened_at > revoked)
+            )
+        if ok:
+            valid.add(c)
+    return valid
+
+
+async def is_still_valid(
+    session: AsyncSession, credential: Credential, *, demo_allowed: bool = True
+) -> bool:
+    """`still_valid` for one connection."""
+    return credential in await still_valid(session, [credential], demo_allowed=demo_allowed)
 
 
 # ---------------------------------------------------------------- reminders
@@ -270,16 +462,43 @@ def calendar_secret(secret_key: str, nonce: str) -> str:
 
 
 def renew_calendar_secret(user: User, secret_key: str) -> str:
-    """A new feed URL for the user; the previous one stops working at once."""
+    """A new feed URL for the user, at their request; the previous one stops working at once."""
     user.calendar_nonce = secrets.token_hex(16)
     secret = calendar_secret(secret_key, user.calendar_nonce)
     user.calendar_secret_hash = sha256(secret)
+    user.calendar_revoked_at = None
     return secret
 
 
 def revoke_calendar_secret(user: User) -> None:
+    """Withdraw the feed; only the user makes a new one (on the profile page), nothing else does."""
     user.calendar_nonce = None
     user.calendar_secret_hash = None
+    user.calendar_revoked_at = utcnow()
+
+
+async def first_calendar_secret(session: AsyncSession, user: User, secret_key: str) -> None:
+    """Give a user who never had a feed their first one (GET /api/v1/me shows it).
+
+    Never after the user withdrew theirs. The UPDATE is conditional so two simultaneous first
+    calls agree on one address.
+    """
+    if user.calendar_nonce or user.calendar_revoked_at is not None:
+        return
+    nonce = secrets.token_hex(16)
+    await session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            User.calendar_nonce.is_(None),
+            User.calendar_revoked_at.is_(None),
+        )
+        .values(
+            calendar_nonce=nonce, calendar_secret_hash=sha256(calendar_secret(secret_key, nonce))
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(user, ["calendar_nonce", "calendar_secret_hash", "calendar_revoked_at"])
 
 
 def calendar_url(user: User, settings_base_url: str, secret_key: str) -> str | None:

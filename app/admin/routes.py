@@ -318,7 +318,7 @@ async def user_update(
         db.add(SeriesMember(series_id=sid, user_id=user.id))
     active = _first(data, "active") == "1"
     if user.active and not active:
-        await accounts.end_all_sessions(db, user.id)
+        await accounts.end_all_access(db, user)
         audit_log.record(
             db, audit, "user.deactivated", object_type="user", object_id=user.id, fields=["active"]
         )
