@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 from typing import Any
@@ -253,7 +254,7 @@ async def change_password(
         )
         response.headers["Retry-After"] = str(seconds)
         return response
-    if not services.verify_password(user.password_hash, current):
+    if not await asyncio.to_thread(services.verify_password, user.password_hash, current):
         throttle.record(db, key, ip)
         await db.commit()  # keep the failed attempt for throttling
         return await _profile_page(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime as dt
 import hashlib
@@ -113,8 +114,9 @@ async def authenticate(
         seconds = throttle.seconds_until(until)
         return LoginResult(None, throttled_message(seconds), seconds)
     user = (await session.scalars(select(User).where(User.email == email))).one_or_none()
-    # Always run one argon2 verification so timing does not reveal whether the account exists.
-    ok = verify_password(user.password_hash if user else "", password)
+    # Always run one argon2 verification so timing does not reveal whether the account exists;
+    # in a thread, as it takes a good part of a second of CPU that the event loop cannot spare.
+    ok = await asyncio.to_thread(verify_password, user.password_hash if user else "", password)
     if not (user and ok and user.active and (demo_allowed or not user.is_demo)):
         throttle.record(session, key, ip)
         return LoginResult(None, BAD_CREDENTIALS)
@@ -194,7 +196,7 @@ async def change_password(
     session: AsyncSession, user: User, new_password: str, *, keep_session_id: int | None
 ) -> None:
     """Set a new password (the caller checked the rules) and end every other way in."""
-    user.password_hash = hash_password(new_password)
+    user.password_hash = await asyncio.to_thread(hash_password, new_password)
     user.is_demo = False
     await end_all_access(session, user, keep_session_id=keep_session_id)
 
