@@ -107,8 +107,8 @@ class LiveServer:
 
 @contextlib.contextmanager
 def running(server: LiveServer) -> Iterator[LiveServer]:
-    server.start()
     try:
+        server.start()  # inside: a server that does not come up in time is stopped, not left behind
         yield server
     finally:
         server.stop()

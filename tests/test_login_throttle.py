@@ -40,7 +40,11 @@ async def test_wrong_passwords_from_one_address_leave_the_owner_elsewhere_alone(
     database_url: str, tmp_path: Path
 ) -> None:
     """A real server behind a trusted proxy: the attacker and the owner come from two addresses."""
-    server = LiveServer(database_url, tmp_path, extra_env={"TRUSTED_PROXIES": "127.0.0.1"})
+    server = LiveServer(
+        database_url,
+        tmp_path,
+        extra_env={"TRUSTED_PROXIES": "127.0.0.1", "RUN_JOBS_IN_PROCESS": "false"},
+    )
     with running(server):
         async with (
             httpx.AsyncClient(base_url=server.url) as attacker,
