@@ -332,11 +332,6 @@ async def revoke_all_tokens(db: DB, principal: CurrentUser, audit: Audit) -> Red
 
 # ---------------------------------------------------------------- password reset
 
-FORGOT_SENT = (
-    "Als er een account bij dit e-mailadres hoort, ontvangt u binnen enkele minuten een e-mail "
-    "met een link om een nieuw wachtwoord in te stellen. Kijk ook in uw map met ongewenste e-mail."
-)
-
 
 def _forgot_page(
     request: Request[Any, Any, Any],
@@ -371,7 +366,8 @@ async def forgot(request: Request[Any, Any, Any], db: DB, data: FormData) -> Tem
     settings: Settings = request.app.state.settings
     email = (data.get("email") or "").strip()
     if not email or "@" not in email or len(email) > 254:
-        return _forgot_page(request, email=email, error="Vul uw e-mailadres in.", status_code=400)
+        error = "Vul een geldig e-mailadres in." if email else "Vul uw e-mailadres in."
+        return _forgot_page(request, email=email, error=error, status_code=400)
     rules = reset.ResetRules.from_settings(settings)
     if not await reset.note_request(db, email, client_ip(request), rules):
         response = _forgot_page(
