@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -36,6 +37,21 @@ async def works(client: AsyncTestClient[Litestar], cookie: str) -> bool:
     return response.status_code == 200
 
 
+async def change_password_in(client: AsyncTestClient[Litestar], cookie: str) -> Any:
+    """Change the password from the browser session `cookie` (which stays on the client)."""
+    client.cookies.set("kt_sessie", cookie)
+    await client.get("/profiel")
+    return await client.post(
+        "/profiel/wachtwoord",
+        data={
+            "huidig": "demo-wachtwoord",
+            "nieuw": NEW_PASSWORD,
+            "herhaling": NEW_PASSWORD,
+            "_csrf_token": csrf_of(client),
+        },
+    )
+
+
 async def user_id_of(sessions: async_sessionmaker[AsyncSession], email: str) -> int:
     async with sessions() as s:
         return (await s.scalars(select(User.id).where(User.email == email))).one()
@@ -53,17 +69,7 @@ async def test_a_password_change_ends_every_other_session_and_every_api_token(
     assert await works(client, phone)
     assert (await client.get("/api/v1/me", headers=first_token)).status_code == 200
 
-    client.cookies.set("kt_sessie", laptop)
-    await client.get("/profiel")
-    changed = await client.post(
-        "/profiel/wachtwoord",
-        data={
-            "huidig": "demo-wachtwoord",
-            "nieuw": NEW_PASSWORD,
-            "herhaling": NEW_PASSWORD,
-            "_csrf_token": csrf_of(client),
-        },
-    )
+    changed = await change_password_in(client, laptop)
     assert changed.status_code == 200
     assert (await client.get("/casussen")).status_code == 200  # the session that changed it stays
     client.cookies.delete("kt_sessie")
@@ -237,17 +243,7 @@ async def test_still_valid_tells_which_connections_may_go_on(
         assert await services.still_valid(s, everyone) == set(everyone)
 
     # the first browser changes the password: it stays, everything else of the user ends
-    client.cookies.set("kt_sessie", browser)
-    await client.get("/profiel")
-    changed = await client.post(
-        "/profiel/wachtwoord",
-        data={
-            "huidig": "demo-wachtwoord",
-            "nieuw": NEW_PASSWORD,
-            "herhaling": NEW_PASSWORD,
-            "_csrf_token": csrf_of(client),
-        },
-    )
+    changed = await change_password_in(client, browser)
     assert changed.status_code == 200
     async with sessions() as s:
         assert await services.still_valid(s, everyone) == {by_browser, coordinator}
