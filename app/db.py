@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, Engine, MetaData, event, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -112,6 +114,21 @@ async def transaction(factory: async_sessionmaker[AsyncSession]) -> AsyncIterato
     """A session whose work commits on success and rolls back on any exception."""
     async with factory() as session, session.begin():
         yield session
+
+
+async def upsert(session: AsyncSession, model: Any, keys: list[str], values: dict[str, Any]) -> int:
+    """Insert a row, or update the one with the same `keys`; returns its id.
+
+    A get-or-create that concurrent writers cannot race: under PostgreSQL's read committed two
+    requests may both find no row, and the second plain INSERT would fail on the unique key.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(model).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=keys, set_={k: stmt.excluded[k] for k in values if k not in keys}
+    )
+    return int((await session.execute(stmt.returning(model.id))).scalar_one())
 
 
 async def allocate_ids(session: AsyncSession, table: Any, count: int) -> list[int]:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import AuditEvent
+from app.cases import leefgebieden
 from app.cases.models import BasisdossierEntry, Case, LeefgebiedStatus
-from app.coordination.models import Pairing
-from app.reference.models import Organisation, Region
+from app.reference.models import Organisation
 from tests.conftest import (
     COORDINATOR_FRL,
     GEMEENTE_LWD,
@@ -21,24 +24,24 @@ from tests.conftest import (
     csrf_of,
     login,
 )
+from tests.notice_helpers import instroom, new_bsn, new_cases
 
 
-async def frl_case(sessions: async_sessionmaker[AsyncSession], *, unpaired: bool = True) -> Case:
+async def frl_case(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> Case:
+    """A new, unpaired Fryslân case of a resident of Súdwest-Fryslân (not of Leeuwarden)."""
+    [case_id] = await new_cases(
+        client, sessions, [instroom("CP-1", new_bsn(), gemeente_code="GM1900")]
+    )
     async with sessions() as s:
-        stmt = (
-            select(Case)
-            .join(Region)
-            .where(Region.code == "FRL", Case.return_municipality_code != "GM0080")
-        )
-        if unpaired:
-            stmt = stmt.where(Case.id.not_in(select(Pairing.case_id)))
-        return (await s.scalars(stmt.order_by(Case.id))).unique().first()  # type: ignore[return-value]
+        return (await s.scalars(select(Case).where(Case.id == case_id))).unique().one()
 
 
 async def test_leefgebied_status_is_saved_inline_and_audited(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    case = await frl_case(sessions)
+    case = await frl_case(client, sessions)
     await login(client, RECLASSERING)
     response = await client.post(
         f"/casussen/{case.id}/leefgebieden/onderdak",
@@ -94,7 +97,7 @@ async def test_leefgebied_status_is_saved_inline_and_audited(
 async def test_basisdossier_per_organisation_with_care_notes_on_a_need_to_know_basis(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    case = await frl_case(sessions)
+    case = await frl_case(client, sessions)
     await login(client, GGZ_PARTNER)
     saved = await client.post(
         f"/casussen/{case.id}/basisdossier",
@@ -147,7 +150,7 @@ async def test_basisdossier_per_organisation_with_care_notes_on_a_need_to_know_b
 async def test_case_page_shows_the_notice_history(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    case = await frl_case(sessions, unpaired=False)
+    case = await frl_case(client, sessions)
     await login(client, COORDINATOR_FRL)
     page = await client.get(f"/casussen/{case.id}")
     assert 'id="meldingen"' in page.text
@@ -158,7 +161,7 @@ async def test_case_page_shows_the_notice_history(
 async def test_people_who_cannot_see_a_case_cannot_change_it(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    case = await frl_case(sessions)  # not a resident of Leeuwarden
+    case = await frl_case(client, sessions)  # not a resident of Leeuwarden
     async with sessions() as s:
         before = len(
             (
@@ -184,3 +187,74 @@ async def test_people_who_cannot_see_a_case_cannot_change_it(
             ).all()
         )
     assert after == before
+
+
+async def _a_writer_waits_for_a_lock(sessions: async_sessionmaker[AsyncSession]) -> None:
+    """Returns once some connection to this database waits for a row lock held by another."""
+    deadline = asyncio.get_running_loop().time() + 20
+    async with sessions() as s:
+        while asyncio.get_running_loop().time() < deadline:
+            waiting = await s.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+            await s.rollback()
+            if waiting:
+                return
+            await asyncio.sleep(0.05)
+    raise AssertionError("the second writer never waited for the first")
+
+
+@pytest.mark.parametrize(
+    "database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True
+)
+async def test_two_partners_saving_the_same_leefgebied_and_dossier_at_once_both_succeed(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Get-or-create under concurrency: both writers saw no row yet; the second must not fail on
+    the unique key (a 500 for the partner) but land after the first. (SQLite takes its write lock
+    at BEGIN, so writers there never overlap; this is PostgreSQL's read-committed race.)"""
+    async with sessions() as s:
+        case_id = (
+            await s.scalars(
+                select(Case.id)
+                .where(
+                    Case.id.not_in(select(LeefgebiedStatus.case_id)),
+                    Case.id.not_in(select(BasisdossierEntry.case_id)),
+                )
+                .order_by(Case.id)
+                .limit(1)
+            )
+        ).one()
+        ggz = (
+            await s.scalars(select(Organisation.id).where(Organisation.name == "GGZ Friesland"))
+        ).one()
+
+    async def save(session: AsyncSession, status: str, note: str) -> None:
+        case = await session.get(Case, case_id)
+        assert case is not None
+        await leefgebieden.set_status(session, case, "onderdak", status, note, None)
+        await leefgebieden.save_basisdossier(session, case, ggz, {"zorg": ("ja", note)}, None)
+
+    async with sessions() as first, sessions() as second:
+        async with first.begin():
+            await save(first, "probleem", "eerste")
+
+            async def later() -> None:
+                async with second.begin():
+                    await save(second, "actie_nodig", "tweede")
+
+            racing = asyncio.create_task(later())
+            await _a_writer_waits_for_a_lock(sessions)
+        await racing
+    async with sessions() as s:
+        rows = (
+            await s.scalars(select(LeefgebiedStatus).where(LeefgebiedStatus.case_id == case_id))
+        ).all()
+        entries = (
+            await s.scalars(select(BasisdossierEntry).where(BasisdossierEntry.case_id == case_id))
+        ).all()
+    assert [(r.key, r.status, r.note) for r in rows] == [("onderdak", "actie_nodig", "tweede")]
+    assert [(e.key, e.known, e.note) for e in entries] == [("zorg", "ja", "tweede")]

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.access import Principal
 from app.accounts.models import Role
 from app.cases.models import BasisdossierEntry, Case, LeefgebiedStatus
-from app.db import utcnow
+from app.db import upsert, utcnow
 from app.reference.models import Organisation, Region
 
 # During detention (001:L1187-1221) and at release/closure (001:L2982-2990).
@@ -76,13 +76,23 @@ async def set_status(
             )
         )
     ).one_or_none()
+    values = {
+        "status": status,
+        "note": note[:500],
+        "updated_by_id": user_id,
+        "updated_at": utcnow(),
+    }
     if row is None:
-        row = LeefgebiedStatus(case_id=case.id, key=key)
-        session.add(row)
-    row.status = status
-    row.note = note[:500]
-    row.updated_by_id = user_id
-    row.updated_at = utcnow()
+        # Another request may be creating this very row: insert-or-update, never a unique error.
+        row_id = await upsert(
+            session,
+            LeefgebiedStatus,
+            ["case_id", "key"],
+            {"case_id": case.id, "key": key, **values},
+        )
+        return await session.get_one(LeefgebiedStatus, row_id, populate_existing=True)
+    for name, value in values.items():
+        setattr(row, name, value)
     await session.flush()
     return row
 
@@ -163,9 +173,23 @@ async def save_basisdossier(
         if entry is None:
             if known == "onbekend" and not note:
                 continue
-            entry = BasisdossierEntry(case_id=case.id, organisation_id=organisation_id, key=key)
-            session.add(entry)
-        if entry.known != known or entry.note != note:
+            # As in set_status: a colleague may be creating the same entry at this moment.
+            await upsert(
+                session,
+                BasisdossierEntry,
+                ["case_id", "organisation_id", "key"],
+                {
+                    "case_id": case.id,
+                    "organisation_id": organisation_id,
+                    "key": key,
+                    "known": known,
+                    "note": note[:1000],
+                    "updated_by_id": user_id,
+                    "updated_at": utcnow(),
+                },
+            )
+            changed.append(key)
+        elif entry.known != known or entry.note != note:
             entry.known = known
             entry.note = note[:1000]
             entry.updated_by_id = user_id
