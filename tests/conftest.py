@@ -4,7 +4,8 @@
   per worker and copied for each test.
 - PostgreSQL: template databases (migrated, reference and demo data) are built once per worker;
   each test gets its own clone (CREATE DATABASE … TEMPLATE), dropped in the background afterwards.
-At the end the run says which suites it skipped and writes var/test-report.json (CI checks that the
+With KT_TEST_NOW set (tests/clock.py) every test, and every process it starts, runs from that
+moment on; the templates are built on that day too. At the end the run says which suites it skipped and writes var/test-report.json (CI checks that the
 PostgreSQL suite ran).
 """
 
@@ -34,6 +35,7 @@ from app.demo import load_demo
 from app.main import create_app
 from app.reference.services import load_reference_data
 from app.settings import ROOT, Settings
+from tests import clock
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
@@ -147,6 +149,23 @@ async def _load(database_url: str, demo: bool) -> None:
                 await load_demo(session)
     finally:
         await engine.dispose()
+
+
+# ---------------------------------------------------------------- the clock (KT_TEST_NOW)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_clock() -> Iterator[None]:
+    """Under KT_TEST_NOW the per-worker templates (demo data) are built on that day as well."""
+    with clock.travel(clock.configured()):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def test_clock(session_clock: None) -> Iterator[None]:
+    """Under KT_TEST_NOW every test starts at exactly that moment; time runs on from there."""
+    with clock.travel(clock.configured()):
+        yield
 
 
 # ---------------------------------------------------------------- templates (once per worker)

@@ -6,7 +6,6 @@ import contextlib
 import os
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from app.settings import ROOT
+from tests import clock
 
 CHROMIUM_ARGS = [
     "--headless",
@@ -34,7 +34,7 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """`python -m app.cli serve` on a free port against a given database."""
+    """`python -m app.cli serve` on a free port against a given database, on the test clock."""
 
     def __init__(
         self,
@@ -60,6 +60,7 @@ class LiveServer:
             "REDIS_URL": redis_url,
             "LOG_LEVEL": os.environ.get("TEST_LOG_LEVEL", "INFO"),
             "PYTHONUNBUFFERED": "1",
+            **clock.child_env(),
             **(extra_env or {}),
         }
         self.env = env
@@ -68,7 +69,7 @@ class LiveServer:
     def start(self) -> LiveServer:
         with self.log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "app.cli", "serve"],
+                clock.module_command("app.cli", "serve"),
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,
@@ -114,6 +115,26 @@ def running(server: LiveServer) -> Iterator[LiveServer]:
         server.stop()
 
 
+class ClockedBrowser:
+    """A Playwright Browser whose new contexts and pages run on the test clock (tests/clock.py)."""
+
+    def __init__(self, browser: Any) -> None:
+        self._browser = browser
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._browser, name)
+
+    def new_context(self, **options: Any) -> Any:
+        context = self._browser.new_context(**options)
+        clock.install_in_browser(context)
+        return context
+
+    def new_page(self, **options: Any) -> Any:
+        page = self._browser.new_page(**options)
+        clock.install_in_browser(page.context)
+        return page
+
+
 @contextlib.contextmanager
 def chromium(executable: str) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
@@ -121,7 +142,7 @@ def chromium(executable: str) -> Iterator[Any]:
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS, headless=True)
         try:
-            yield browser
+            yield ClockedBrowser(browser)
         finally:
             browser.close()
 

@@ -6,6 +6,8 @@ import datetime as dt
 import random
 from typing import Any
 
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -75,6 +77,19 @@ def instroom(melding_id: str, bsn: str, **extra: Any) -> dict[str, str]:
     }
     record.update({k: str(v) for k, v in extra.items()})
     return record
+
+
+async def new_cases(
+    client: AsyncTestClient[Litestar],
+    sessions: async_sessionmaker[AsyncSession],
+    records: list[dict[str, str]],
+) -> list[int]:
+    """Cases made by the front office's notices, today: a test's own data, whatever the date."""
+    response = await client.post("/api/v1/notices", json=records, headers=await api_key(sessions))
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["accepted"] == len(records), body
+    return [r["case_id"] for r in body["results"]]
 
 
 def csv_bytes(

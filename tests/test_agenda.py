@@ -33,9 +33,7 @@ from tests.conftest import (
     login,
     settings_for,
 )
-from tests.notice_helpers import api_key, instroom, new_bsn
-
-TODAY = today_local()
+from tests.notice_helpers import api_key, instroom, new_bsn, new_cases
 
 
 async def next_meeting(sessions: async_sessionmaker[AsyncSession], region: str = "FRL") -> Meeting:
@@ -123,13 +121,15 @@ async def test_agenda_holds_exactly_the_due_cases_for_their_reasons(
     meeting = await next_meeting(sessions)
     day = meeting.starts_at.astimezone(AMSTERDAM).date()
     key = await api_key(sessions)
-    old = (TODAY - dt.timedelta(days=90)).isoformat()
+    old = (today_local() - dt.timedelta(days=90)).isoformat()
     new_case, releasing, far, follow, moved, groningen = await notices(
         client,
         key,
         [
             instroom(
-                "AG-1", new_bsn(), datum_insluiting=(TODAY - dt.timedelta(days=2)).isoformat()
+                "AG-1",
+                new_bsn(),
+                datum_insluiting=(today_local() - dt.timedelta(days=2)).isoformat(),
             ),
             instroom(
                 "AG-2",
@@ -262,7 +262,13 @@ async def test_deferred_items_return_at_the_next_meeting(
     [case_id] = await notices(
         client,
         key,
-        [instroom("DF-1", new_bsn(), datum_insluiting=(TODAY - dt.timedelta(days=60)).isoformat())],
+        [
+            instroom(
+                "DF-1",
+                new_bsn(),
+                datum_insluiting=(today_local() - dt.timedelta(days=60)).isoformat(),
+            )
+        ],
     )
     await discussed(sessions, [case_id])
     async with sessions() as s, s.begin():
@@ -500,6 +506,7 @@ async def test_agenda_page_and_fragment(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     meeting = await next_meeting(sessions)
+    await new_cases(client, sessions, [instroom("PF-1", new_bsn())])  # a new case: screening due
     async with sessions() as s, s.begin():
         await build_agenda(s, (await s.get(Meeting, meeting.id)))  # type: ignore[arg-type]
     await login(client, COORDINATOR_FRL)

@@ -36,7 +36,6 @@ from tests.conftest import (
 from tests.notice_helpers import api_key, instroom, new_bsn
 
 HX = {"HX-Request": "true"}
-TODAY = today_local()
 
 
 async def post_form(
@@ -94,7 +93,7 @@ async def test_the_release_moment_follows_the_notices_and_the_calendar_follows_i
 ) -> None:
     headers = await api_key(sessions)
     bsn = new_bsn()
-    expected = TODAY + dt.timedelta(days=40)
+    expected = today_local() + dt.timedelta(days=40)
     body = await notices(
         client, headers, [instroom("R-1", bsn, verwachte_einddatum=expected.isoformat())]
     )
@@ -161,7 +160,7 @@ async def test_the_release_moment_follows_the_notices_and_the_calendar_follows_i
     assert [h.source for h in history][-1] == "melding"
 
     # released early after all (yesterday): the moment goes to the actual release date
-    released = TODAY - dt.timedelta(days=1)
+    released = today_local() - dt.timedelta(days=1)
     await notices(
         client,
         headers,
@@ -220,7 +219,7 @@ async def test_planning_a_trajectgesprek_checks_the_form_and_who_may_take_part(
             )
         ).all() == []
 
-    day = TODAY + dt.timedelta(days=10)
+    day = today_local() + dt.timedelta(days=10)
     good = await post_form(
         client,
         f"/casussen/{case_id}/momenten",
@@ -306,7 +305,7 @@ async def test_a_vervolg_moment_is_the_cases_follow_up_date(
     body = await notices(client, headers, [instroom("V-1", new_bsn())])
     case_id = body["results"][0]["case_id"]
     await login(client, COORDINATOR_FRL)
-    first = TODAY + dt.timedelta(days=14)
+    first = today_local() + dt.timedelta(days=14)
     response = await post_form(
         client, f"/casussen/{case_id}/momenten", {"kind": "vervolg", "date": first.isoformat()}
     )
@@ -336,7 +335,7 @@ async def test_a_vervolg_moment_is_the_cases_follow_up_date(
     past = await post_form(
         client,
         f"/casussen/{case_id}/momenten",
-        {"kind": "vervolg", "date": (TODAY - dt.timedelta(days=1)).isoformat()},
+        {"kind": "vervolg", "date": (today_local() - dt.timedelta(days=1)).isoformat()},
     )
     assert past.status_code == 400
     assert "Een vervolg ligt in de toekomst." in past.text
@@ -356,7 +355,7 @@ async def test_closing_a_case_records_the_outcome_and_settles_actions_and_moment
 ) -> None:
     headers = await api_key(sessions)
     bsn = new_bsn()
-    released = TODAY - dt.timedelta(days=35)
+    released = today_local() - dt.timedelta(days=35)
     body = await notices(
         client,
         headers,
@@ -364,7 +363,7 @@ async def test_closing_a_case_records_the_outcome_and_settles_actions_and_moment
             instroom(
                 "X-1",
                 bsn,
-                datum_insluiting=(TODAY - dt.timedelta(days=200)).isoformat(),
+                datum_insluiting=(today_local() - dt.timedelta(days=200)).isoformat(),
                 verwachte_einddatum=released.isoformat(),
             ),
             {
@@ -386,7 +385,7 @@ async def test_closing_a_case_records_the_outcome_and_settles_actions_and_moment
             leefgebied="onderdak",
             description="Woning zoeken",
             owner_user_id=owner,
-            due_on=TODAY + dt.timedelta(days=3),
+            due_on=today_local() + dt.timedelta(days=3),
         )
         s.add(action)
     case_page = await client.get(f"/casussen/{case_id}")
@@ -421,7 +420,7 @@ async def test_closing_a_case_records_the_outcome_and_settles_actions_and_moment
         stored = await s.get(ActionItem, action.id)
     assert case is not None
     assert case.status == CaseStatus.CLOSED
-    assert case.closed_on == TODAY
+    assert case.closed_on == today_local()
     assert statuses["schulden"] == "advies_overgedragen"
     assert statuses["onderdak"] == "geregeld"
     assert stored is not None

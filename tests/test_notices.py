@@ -17,8 +17,6 @@ from app.web import today_local
 from tests.conftest import COORDINATOR_FRL, GGZ_PARTNER, api_token
 from tests.notice_helpers import api_key, csv_bytes, instroom, new_bsn
 
-TODAY = today_local()
-
 
 def fmt(d: dt.date) -> str:
     return d.strftime("%d-%m-%Y")
@@ -56,11 +54,11 @@ async def test_instroom_creates_person_case_and_detention_in_the_region(
     }
     case = await case_of(sessions, result["case_id"])
     assert case.region.code == "FRL"
-    assert case.reference.startswith(f"FRL-{(TODAY - dt.timedelta(days=3)).year}-")
+    assert case.reference.startswith(f"FRL-{(today_local() - dt.timedelta(days=3)).year}-")
     assert case.person.bsn == bsn
     assert case.status == CaseStatus.OPEN
     assert case.periods[0].institution_label == "PI Leeuwarden"
-    assert case.periods[0].expected_release_on == TODAY + dt.timedelta(days=120)
+    assert case.periods[0].expected_release_on == today_local() + dt.timedelta(days=120)
     assert case.pi_contact_email == "casemanager@pi-leeuwarden.example"
     # the coordinator of Fryslân sees it, the one of Groningen does not
     frl = await api_token(client, COORDINATOR_FRL)
@@ -96,7 +94,7 @@ async def test_windows_1252_semicolons_and_dutch_dates(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     headers = await api_key(sessions)
-    entered = TODAY - dt.timedelta(days=5)
+    entered = today_local() - dt.timedelta(days=5)
     record = instroom(
         "W-1",
         new_bsn(),
@@ -159,7 +157,7 @@ async def test_bad_rows_are_rejected_with_dutch_messages_naming_the_field_and_go
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     headers = await api_key(sessions)
-    future = TODAY + dt.timedelta(days=10)
+    future = today_local() + dt.timedelta(days=10)
     rows = [
         instroom("B-1", "123456789"),
         instroom("B-2", new_bsn(), geboortedatum="31-02-1990"),
@@ -168,7 +166,11 @@ async def test_bad_rows_are_rejected_with_dutch_messages_naming_the_field_and_go
         instroom("B-5", new_bsn(), gemeente_code=""),
         instroom("B-6", new_bsn(), gemeente_code="GM9999"),
         instroom("B-7", new_bsn(), gemeente_code="GM0457"),
-        instroom("B-8", new_bsn(), verwachte_einddatum=(TODAY - dt.timedelta(days=30)).isoformat()),
+        instroom(
+            "B-8",
+            new_bsn(),
+            verwachte_einddatum=(today_local() - dt.timedelta(days=30)).isoformat(),
+        ),
         instroom("B-9", new_bsn(), datum_insluiting="gisteren"),
         instroom("", new_bsn()),
         instroom("B-11", new_bsn()),
@@ -225,14 +227,14 @@ async def test_same_melding_id_is_a_duplicate_or_a_conflict_that_changes_nothing
     # the same notice in another date notation is the same content
     same = dict(record, geboortedatum="12-04-1988")
     assert (await post_json(client, headers, [same]))["results"][0]["status"] == "duplicate"
-    changed = dict(record, verwachte_einddatum=(TODAY + dt.timedelta(days=5)).isoformat())
+    changed = dict(record, verwachte_einddatum=(today_local() + dt.timedelta(days=5)).isoformat())
     conflict = await post_json(client, headers, [changed])
     result = conflict["results"][0]
     assert result["status"] == "rejected"
     assert result["errors"][0]["field"] == "melding_id"
     assert "andere inhoud" in result["errors"][0]["message"]
     case = await case_of(sessions, first["results"][0]["case_id"])
-    assert case.periods[0].expected_release_on == TODAY + dt.timedelta(days=120)
+    assert case.periods[0].expected_release_on == today_local() + dt.timedelta(days=120)
     # another sender may use the same melding_id for its own notice
     other = await api_key(sessions, "Zorg- en Veiligheidshuis Fryslân")
     assert (await post_json(client, other, [instroom("D-1", new_bsn())]))["results"][0][
@@ -246,12 +248,14 @@ async def test_life_of_a_detention_transfer_change_release_and_return(
     headers = await api_key(sessions)
     bsn = new_bsn()
     person = {"bsn": bsn, "achternaam": "Jansma", "geboortedatum": "1988-04-12"}
-    release = TODAY - dt.timedelta(days=1)
+    release = today_local() - dt.timedelta(days=1)
     body = await post_json(
         client,
         headers,
         [
-            instroom("L-1", bsn, datum_insluiting=(TODAY - dt.timedelta(days=60)).isoformat()),
+            instroom(
+                "L-1", bsn, datum_insluiting=(today_local() - dt.timedelta(days=60)).isoformat()
+            ),
             {
                 "melding_id": "L-2",
                 "soort": "overplaatsing",
@@ -288,7 +292,11 @@ async def test_life_of_a_detention_transfer_change_release_and_return(
     back = await post_json(
         client,
         headers,
-        [instroom("L-5", bsn, datum_insluiting=TODAY.isoformat(), inrichting="PI Leeuwarden")],
+        [
+            instroom(
+                "L-5", bsn, datum_insluiting=today_local().isoformat(), inrichting="PI Leeuwarden"
+            )
+        ],
     )
     assert back["results"][0]["case_id"] == case_id
     case = await case_of(sessions, case_id)
@@ -308,7 +316,7 @@ async def test_release_before_entry_is_rejected_against_what_is_known(
     await post_json(
         client,
         headers,
-        [instroom("R-1", bsn, datum_insluiting=(TODAY - dt.timedelta(days=3)).isoformat())],
+        [instroom("R-1", bsn, datum_insluiting=(today_local() - dt.timedelta(days=3)).isoformat())],
     )
     body = await post_json(
         client,
@@ -320,7 +328,7 @@ async def test_release_before_entry_is_rejected_against_what_is_known(
                 "bsn": bsn,
                 "achternaam": "Jansma",
                 "geboortedatum": "1988-04-12",
-                "datum_ontslag": (TODAY - dt.timedelta(days=10)).isoformat(),
+                "datum_ontslag": (today_local() - dt.timedelta(days=10)).isoformat(),
             }
         ],
     )
@@ -335,7 +343,7 @@ async def test_out_of_order_release_waits_for_its_instroom_and_is_flagged(
 ) -> None:
     headers = await api_key(sessions)
     bsn = new_bsn()
-    released = TODAY - dt.timedelta(days=1)
+    released = today_local() - dt.timedelta(days=1)
     early = await post_json(
         client,
         headers,
@@ -357,7 +365,11 @@ async def test_out_of_order_release_waits_for_its_instroom_and_is_flagged(
     late = await post_json(
         client,
         headers,
-        [instroom("O-1", bsn, datum_insluiting=(TODAY - dt.timedelta(days=20)).isoformat())],
+        [
+            instroom(
+                "O-1", bsn, datum_insluiting=(today_local() - dt.timedelta(days=20)).isoformat()
+            )
+        ],
     )
     case = await case_of(sessions, late["results"][0]["case_id"])
     assert case.periods[0].released_on == released
@@ -452,7 +464,7 @@ async def test_a_server_fault_stores_nothing_of_the_batch(
             "bsn": bsn,
             "achternaam": "Jansma",
             "geboortedatum": "1988-04-12",
-            "datum_ontslag": TODAY.isoformat(),
+            "datum_ontslag": today_local().isoformat(),
         },
     ]
     response = await client.post("/api/v1/notices", json=records, headers=headers)

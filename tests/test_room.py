@@ -8,12 +8,13 @@ import re
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts.models import User
 from app.cases.models import Case, LeefgebiedStatus
 from app.coordination.models import ActionItem, ActionUpdate, Pairing, PlanUpdate, PlanVersion
+from app.db import utcnow
 from app.mail import OutboundMessage
 from app.meetings.agenda import build_agenda
 from app.meetings.models import AgendaItem, Attendance, ItemStatus, Meeting
@@ -29,17 +30,28 @@ from tests.conftest import (
     csrf_of,
     login,
 )
+from tests.notice_helpers import instroom, new_bsn, new_cases
 
 HX = {"HX-Request": "true"}
 
 
 async def ready_meeting(
-    sessions: async_sessionmaker[AsyncSession],
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> tuple[Meeting, list[AgendaItem]]:
-    from app.db import utcnow
+    """The coming Fryslân meeting with its agenda built; its first three items are three new cases
+    of this test (entered weeks ago, so first among the instroom items), whatever the date."""
     from app.meetings.models import MeetingSeries
     from app.reference.models import Region
 
+    today = today_local()
+    own = await new_cases(
+        client,
+        sessions,
+        [
+            instroom(f"RM-{n}", new_bsn(), datum_insluiting=(today - dt.timedelta(days=40 - n)))
+            for n in range(3)
+        ],
+    )
     async with sessions() as s, s.begin():
         await ensure_meetings(s)
         meeting = (
@@ -68,6 +80,7 @@ async def ready_meeting(
             .unique()
             .all()
         )
+    assert [i.case_id for i in items[:3]] == own
     return meeting, list(items)
 
 
@@ -78,7 +91,7 @@ def post(client: AsyncTestClient[Litestar], path: str, data: dict | None = None)
 async def test_the_chair_leads_and_closing_an_item_fixes_the_plan_and_the_follow_up(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    meeting, items = await ready_meeting(sessions)
+    meeting, items = await ready_meeting(client, sessions)
     assert len(items) >= 3
     await login(client, COORDINATOR_FRL)
     page = await client.get(f"/overleggen/{meeting.id}/overleg")
@@ -151,7 +164,7 @@ def _plan_update(section: str, text: str) -> bytes:
 async def test_only_the_chair_leads_and_other_regions_see_nothing(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    meeting, items = await ready_meeting(sessions)
+    meeting, items = await ready_meeting(client, sessions)
     await login(client, RECLASSERING)
     assert (await client.get(f"/overleggen/{meeting.id}/overleg")).status_code == 200
     assert (await post(client, f"/overleggen/{meeting.id}/overleg/start")).status_code == 403
@@ -171,7 +184,7 @@ async def test_only_the_chair_leads_and_other_regions_see_nothing(
 async def test_case_panel_shows_the_case_to_those_who_may_see_it(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    meeting, items = await ready_meeting(sessions)
+    meeting, items = await ready_meeting(client, sessions)
     async with sessions() as s:
         cases = {
             c.id: c
@@ -203,20 +216,30 @@ async def test_case_panel_shows_the_case_to_those_who_may_see_it(
 async def test_pairing_suggestions_are_ranked_and_confirming_keeps_history_and_notifies(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    meeting, items = await ready_meeting(sessions)
+    meeting, items = await ready_meeting(client, sessions)
     case_id = items[0].case_id
     async with sessions() as s, s.begin():
         s.add(LeefgebiedStatus(case_id=case_id, key="onderdak", status="probleem"))
         s.add(LeefgebiedStatus(case_id=case_id, key="sociaal_netwerk", status="actie_nodig"))
         users = {u.email: u for u in (await s.scalars(select(User))).unique().all()}
+        # Both reclasseringen work on these leefgebieden; room under the caseload norm decides:
+        # Leger des Heils' casemanager has none of the demo's cases left, Reclassering's has one.
+        ruben, fatima = users["casemanager@leger-des-heils.example"], users[RECLASSERING]
+        await s.execute(
+            update(Pairing)
+            .where(Pairing.external_user_id.in_([ruben.id, fatima.id]))
+            .values(ended_at=utcnow())
+        )
+        s.add(Pairing(case_id=items[1].case_id, external_user_id=fatima.id))
     await login(client, COORDINATOR_FRL)
     fragment = await client.get(
         f"/casussen/{case_id}/koppeling", params={"meeting_id": str(meeting.id)}
     )
     names = re.findall(r"Koppel ([^<]+)</button>", fragment.text)
-    assert names[0] == "Ruben Kramer"  # Leger des Heils works on onderdak and sociaal netwerk
+    assert names[:2] == ["Ruben Kramer", "Fatima El Amrani"]
     assert "werkt aan onderdak / huisvesting, sociaal netwerk" in fragment.text
-    assert "van ongeveer 30 casussen" in fragment.text
+    assert "0 van ongeveer 30 casussen" in fragment.text
+    assert "1 van ongeveer 30 casussen" in fragment.text
     first = await post(
         client,
         f"/casussen/{case_id}/koppeling",
@@ -273,7 +296,7 @@ async def test_pairing_suggestions_are_ranked_and_confirming_keeps_history_and_n
 async def test_actions_are_created_inline_and_changed_by_owner_or_coordinator(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    meeting, items = await ready_meeting(sessions)
+    meeting, items = await ready_meeting(client, sessions)
     case_id = items[0].case_id
     async with sessions() as s:
         users = {u.email: u for u in (await s.scalars(select(User))).unique().all()}
@@ -355,7 +378,7 @@ async def test_actions_are_created_inline_and_changed_by_owner_or_coordinator(
 async def test_attendance_and_minutes_are_closed_and_sent_without_personal_data(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
-    meeting, items = await ready_meeting(sessions)
+    meeting, items = await ready_meeting(client, sessions)
     async with sessions() as s:
         users = {u.email: u for u in (await s.scalars(select(User))).unique().all()}
         cases = (

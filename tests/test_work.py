@@ -18,7 +18,6 @@ from app.web import today_local
 from tests.conftest import COORDINATOR_FRL, GEMEENTE_LWD, PI_CASEMANAGER, RECLASSERING, login
 
 HX = {"HX-Request": "true"}
-TODAY = today_local()
 
 
 async def setup_actions(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
@@ -53,14 +52,14 @@ async def setup_actions(sessions: async_sessionmaker[AsyncSession]) -> dict[str,
                 leefgebied="werk_inkomen",
                 description="Uitkering aanvragen ZZ",
                 owner_user_id=users[RECLASSERING].id,
-                due_on=TODAY + dt.timedelta(days=20),
+                due_on=today_local() + dt.timedelta(days=20),
             ),
             "overdue": ActionItem(
                 case_id=case.id,
                 leefgebied="onderdak",
                 description="Nachtopvang regelen ZZ",
                 owner_user_id=users[RECLASSERING].id,
-                due_on=TODAY - dt.timedelta(days=3),
+                due_on=today_local() - dt.timedelta(days=3),
             ),
             "nodate": ActionItem(
                 case_id=case.id,
@@ -73,14 +72,14 @@ async def setup_actions(sessions: async_sessionmaker[AsyncSession]) -> dict[str,
                 leefgebied="zorg",
                 description="Huisarts bellen ZZ",
                 owner_user_id=users[PI_CASEMANAGER].id,
-                due_on=TODAY - dt.timedelta(days=1),
+                due_on=today_local() - dt.timedelta(days=1),
             ),
             "org": ActionItem(
                 case_id=case.id,
                 leefgebied="identiteitsbewijs",
                 description="ID-kaart afspraak ZZ",
                 owner_organisation_id=gemeente.id,
-                due_on=TODAY + dt.timedelta(days=2),
+                due_on=today_local() + dt.timedelta(days=2),
             ),
         }
         s.add_all(rows.values())

@@ -10,7 +10,6 @@ import email.policy
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from app.db import create_engine, session_factory
 from app.mail import OutboundMessage, queue
 from app.main import create_app
 from app.settings import ROOT
+from tests import clock
 from tests.collab_helpers import copy_db
 from tests.conftest import TEST_REDIS_URL, TEST_SECRET, settings_for
 from tests.faults import REDIS_SERVER, PrivateRedis, private_redis
@@ -106,7 +106,11 @@ def worker_env(url: str, redis: PrivateRedis, folder: Path, smtp_port: int) -> d
 def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "worker"], cwd=ROOT, env=env, stdout=out, stderr=out
+            clock.module_command("app.cli", "worker"),
+            cwd=ROOT,
+            env={**env, **clock.child_env()},
+            stdout=out,
+            stderr=out,
         )
 
 
