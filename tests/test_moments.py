@@ -252,6 +252,47 @@ async def test_planning_a_trajectgesprek_checks_the_form_and_who_may_take_part(
     ).status_code == 404
 
 
+def the_coming_summer_time_night(today: dt.date) -> dt.date:
+    """The last Sunday of March on or after `today` (this year's, or next year's)."""
+    for year in (today.year, today.year + 1):
+        end_of_march = dt.date(year, 3, 31)
+        night = end_of_march - dt.timedelta(days=(end_of_march.weekday() + 1) % 7)
+        if night >= today:
+            return night
+    raise AssertionError("unreachable")
+
+
+async def test_a_time_the_clock_skips_on_the_summer_time_night_is_refused_in_dutch(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    headers = await api_key(sessions)
+    body = await notices(client, headers, [instroom("Z-1", new_bsn())])
+    case_id = body["results"][0]["case_id"]
+    await login(client, COORDINATOR_FRL)
+    night = the_coming_summer_time_night(today_local())
+    form = {"kind": "trajectgesprek", "date": night.isoformat(), "minutes": "60"}
+    skipped = await post_form(client, f"/casussen/{case_id}/momenten", {**form, "time": "02:30"})
+    assert skipped.status_code == 400
+    assert "de klok gaat dan van 02:00 naar 03:00" in skipped.text
+    async with sessions() as s:
+        kinds = await s.scalars(select(Appointment.kind).where(Appointment.case_id == case_id))
+        assert AppointmentKind.TRAJECTGESPREK not in kinds.all()
+    taken = await post_form(client, f"/casussen/{case_id}/momenten", {**form, "time": "03:30"})
+    assert taken.status_code == 303
+    async with sessions() as s:
+        moment = (
+            await s.scalars(
+                select(Appointment).where(
+                    Appointment.case_id == case_id,
+                    Appointment.kind == AppointmentKind.TRAJECTGESPREK,
+                )
+            )
+        ).one()
+    starts = moment.starts_at.astimezone(AMSTERDAM)
+    assert (starts.date(), starts.time()) == (night, dt.time(3, 30))
+    assert moment.ends_at - moment.starts_at == dt.timedelta(minutes=60)
+
+
 async def test_the_release_checklist_ticks_inline_and_cancelling_shows_in_the_feed(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:

@@ -80,6 +80,15 @@ def at_local(day: dt.date, time: dt.time) -> dt.datetime:
     return dt.datetime.combine(day, time, tzinfo=AMSTERDAM).astimezone(dt.UTC)
 
 
+def skipped_by_the_clock(day: dt.date, time: dt.time) -> bool:
+    """True for a wall-clock time that does not exist in Amsterdam: on the last Sunday of March
+    the clock jumps from 02:00 to 03:00, so 02:30 would silently become 03:30."""
+    return local(at_local(day, time)).time() != time
+
+
+DST_GAP = "Dat tijdstip bestaat die dag niet: de klok gaat dan van 02:00 naar 03:00 (zomertijd)."
+
+
 def _parse_date(value: str) -> dt.date | None:
     try:
         return dt.date.fromisoformat(value) if value else None
@@ -134,7 +143,14 @@ def parse_form(
             minutes = 0
         if not 5 <= minutes <= 12 * 60:
             errors["minutes"] = "De duur is tussen 5 minuten en 12 uur."
-        if day is not None and start is not None and "minutes" not in errors:
+        if day is not None and start is not None and skipped_by_the_clock(day, start):
+            errors["time"] = DST_GAP
+        if (
+            day is not None
+            and start is not None
+            and not errors.get("time")
+            and "minutes" not in errors
+        ):
             begins = at_local(day, start)
             values.update(
                 starts_at=begins, ends_at=begins + dt.timedelta(minutes=minutes), all_day=False
@@ -175,6 +191,8 @@ def parse_form(
         first_time = _parse_time(str(data.get("first_time", "")))
         if data.get("first_date") and first_day is None:
             errors["first_date"] = "Vul de datum van de eerste afspraak in als JJJJ-MM-DD."
+        elif first_day and first_time and skipped_by_the_clock(first_day, first_time):
+            errors["first_time"] = DST_GAP
         values["first_at"] = at_local(first_day, first_time or dt.time(9)) if first_day else None
         values["follows_release"] = bool(data.get("follows_release"))
     if kind == AppointmentKind.WARME_OVERDRACHT:
