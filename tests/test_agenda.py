@@ -69,12 +69,15 @@ async def notices(
 
 
 async def discussed(
-    sessions: async_sessionmaker[AsyncSession], case_ids: list[int], reason: str = "instroom"
+    sessions: async_sessionmaker[AsyncSession],
+    case_ids: list[int],
+    reason: str = "instroom",
+    region: str = "FRL",
 ) -> None:
-    """Mark cases as discussed at a past meeting of their series."""
+    """Mark cases as discussed at a past meeting of their region's series."""
     async with sessions() as s, s.begin():
         series = (
-            (await s.scalars(select(MeetingSeries).join(Region).where(Region.code == "FRL")))
+            (await s.scalars(select(MeetingSeries).join(Region).where(Region.code == region)))
             .unique()
             .one()
         )
@@ -193,6 +196,101 @@ async def test_agenda_holds_exactly_the_due_cases_for_their_reasons(
     # regenerating changes nothing
     again = (await agenda_of(client, chair, meeting.id, generate=True))["agenda"]
     assert again == agenda
+
+
+async def test_doorstroom_and_vervolg_of_another_regions_cases_stay_on_their_own_agenda(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Groningen cases due for doorstroom and vervolg: on Groningen's agenda, never on Fryslân's."""
+    frl, grn = await next_meeting(sessions, "FRL"), await next_meeting(sessions, "GRN")
+    key = await api_key(sessions)
+    old = (today_local() - dt.timedelta(days=90)).isoformat()
+    moved, follow = await notices(
+        client,
+        key,
+        [
+            instroom("GD-1", (bsn := new_bsn()), gemeente_code="GM0014", datum_insluiting=old),
+            instroom("GD-2", new_bsn(), gemeente_code="GM0014", datum_insluiting=old),
+        ],
+    )
+    await discussed(sessions, [moved, follow], region="GRN")
+    async with sessions() as s, s.begin():
+        case = await s.get(Case, follow)
+        assert case is not None
+        case.follow_up_on = grn.starts_at.astimezone(AMSTERDAM).date() - dt.timedelta(days=1)
+    await notices(
+        client,
+        key,
+        [
+            {
+                "melding_id": "GD-3",
+                "soort": "overplaatsing",
+                "bsn": bsn,
+                "achternaam": "Jansma",
+                "geboortedatum": "1988-04-12",
+                "inrichting": "PI Zwolle",
+            }
+        ],
+    )
+    fryslan = await api_token(client, COORDINATOR_FRL)
+    await agenda_of(client, fryslan, frl.id, generate=True)
+    async with sessions() as s:  # the database, not the API: it hides other regions' case ids
+        here = set(
+            (
+                await s.scalars(select(AgendaItem.case_id).where(AgendaItem.meeting_id == frl.id))
+            ).all()
+        )
+    assert here  # Fryslân's own cases are due
+    assert moved not in here
+    assert follow not in here
+    groningen = await api_token(client, COORDINATOR_GRN)
+    there = {
+        i["case_id"]: i["reason"]
+        for i in (await agenda_of(client, groningen, grn.id, generate=True))["agenda"]
+    }
+    assert there[moved] == "doorstroom"
+    assert there[follow] == "vervolg"
+
+
+async def test_an_item_the_chair_removed_stays_away_when_its_case_is_due_again(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    meeting = await next_meeting(sessions)
+    day = meeting.starts_at.astimezone(AMSTERDAM).date()
+    old = (today_local() - dt.timedelta(days=90)).isoformat()
+    [case_id] = await notices(
+        client, await api_key(sessions), [instroom("RA-1", new_bsn(), datum_insluiting=old)]
+    )
+    await discussed(sessions, [case_id])
+
+    async def follow_up(on: dt.date | None) -> list[dict]:
+        async with sessions() as s, s.begin():
+            case = await s.get(Case, case_id)
+            assert case is not None
+            case.follow_up_on = on
+        return list((await agenda_of(client, chair, meeting.id, generate=True))["agenda"])
+
+    chair = await api_token(client, COORDINATOR_FRL)
+    due = await follow_up(day - dt.timedelta(days=1))
+    [item] = [i for i in due if i["case_id"] == case_id]
+    await login(client, COORDINATOR_FRL)
+    removed = await client.post(
+        f"/overleggen/{meeting.id}/agenda/{item['id']}/verwijderen",
+        data={"_csrf_token": csrf_of(client)},
+        headers={"HX-Request": "true"},
+    )
+    assert removed.status_code == 200
+    assert case_id not in [i["case_id"] for i in await follow_up(None)]  # no longer due
+    assert case_id not in [i["case_id"] for i in await follow_up(day)]  # due again: still away
+    async with sessions() as s:
+        rows = (
+            await s.scalars(
+                select(AgendaItem).where(
+                    AgendaItem.meeting_id == meeting.id, AgendaItem.case_id == case_id
+                )
+            )
+        ).all()
+    assert [(r.id, r.removed) for r in rows] == [(item["id"], True)]
 
 
 async def test_regenerating_keeps_the_chairs_choices(

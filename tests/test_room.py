@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts.models import User
+from app.audit import AuditEvent
 from app.cases.models import Case, LeefgebiedStatus
 from app.coordination.models import ActionItem, ActionUpdate, Pairing, PlanUpdate, PlanVersion
 from app.db import utcnow
@@ -23,6 +24,7 @@ from app.web import today_local
 from tests.conftest import (
     COORDINATOR_FRL,
     COORDINATOR_GRN,
+    GEMEENTE_LWD,
     GGZ_PARTNER,
     PI_CASEMANAGER,
     RECLASSERING,
@@ -39,7 +41,8 @@ async def ready_meeting(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> tuple[Meeting, list[AgendaItem]]:
     """The coming Fryslân meeting with its agenda built; its first three items are three new cases
-    of this test (entered weeks ago, so first among the instroom items), whatever the date."""
+    of this test (entered weeks ago, so first among the instroom items), whatever the date. The
+    first and third are residents of Leeuwarden, the second of Súdwest-Fryslân."""
     from app.meetings.models import MeetingSeries
     from app.reference.models import Region
 
@@ -48,8 +51,13 @@ async def ready_meeting(
         client,
         sessions,
         [
-            instroom(f"RM-{n}", new_bsn(), datum_insluiting=(today - dt.timedelta(days=40 - n)))
-            for n in range(3)
+            instroom(
+                f"RM-{n}",
+                new_bsn(),
+                datum_insluiting=(today - dt.timedelta(days=40 - n)),
+                gemeente_code=gemeente,
+            )
+            for n, gemeente in enumerate(["GM0080", "GM1900", "GM0080"])
         ],
     )
     async with sessions() as s, s.begin():
@@ -199,7 +207,6 @@ async def test_case_panel_shows_the_case_to_those_who_may_see_it(
     assert f'data-plan-editor data-case="{case.id}"' in panel.text
     assert "Besproken" not in panel.text  # partners do not get the chair's buttons
     client.cookies.clear()
-    from tests.conftest import GEMEENTE_LWD
 
     await login(client, GEMEENTE_LWD)
     for item in items:
@@ -211,6 +218,28 @@ async def test_case_panel_shows_the_case_to_those_who_may_see_it(
         assert (cases[item.case_id].person.full_name in view.text) is own
         if not own:
             assert "niet zichtbaar voor uw organisatie" in view.text
+
+
+async def test_opening_a_case_in_the_room_is_audited_and_a_hidden_one_is_not(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    meeting, items = await ready_meeting(client, sessions)
+    resident, elsewhere = items[0], items[1]  # of Leeuwarden, of Súdwest-Fryslân
+    await login(client, GEMEENTE_LWD)
+    for item in (resident, elsewhere):
+        panel = await client.get(f"/overleggen/{meeting.id}/overleg/punt/{item.id}", headers=HX)
+        assert panel.status_code == 200
+    async with sessions() as s:
+        gemeente = (await s.scalars(select(User).where(User.email == GEMEENTE_LWD))).unique().one()
+        viewed = (
+            await s.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action == "case.viewed", AuditEvent.user_id == gemeente.id
+                )
+            )
+        ).all()
+    assert [e.case_id for e in viewed] == [resident.case_id]  # the hidden case was not shown
+    assert {"person.last_name", "plan"} <= set(viewed[0].fields)
 
 
 async def test_pairing_suggestions_are_ranked_and_confirming_keeps_history_and_notifies(
