@@ -233,6 +233,45 @@ def stored_texts(server: LiveServer, case_id: int) -> dict[str, str]:
     return asyncio.run(read())
 
 
+def test_every_keystroke_is_in_the_database_not_only_on_the_other_screens(
+    server: LiveServer,
+) -> None:
+    """Each character typed is its own update; the database alone (a restart's load, and a
+    compaction of it) must give back exactly what both clients show."""
+    case_id = pick_case(server, 5)
+    words = "Huurachterstand bij de corporatie; betalingsregeling treffen voor ontslag."
+    watcher = yjs_client(
+        url=ticket_url(server.url, GGZ_PARTNER, case_id),
+        section="werk_inkomen",
+        expect=[words],
+        timeout=30000,
+    )
+    code, typed = run_client(
+        url=ticket_url(server.url, COORDINATOR_FRL, case_id),
+        section="werk_inkomen",
+        insert=words,
+        typing=10,
+        expect=[words],
+        timeout=30000,
+    )
+    code_watcher, watched = result(watcher, timeout=50)
+    assert (code, code_watcher) == (0, 0)
+    assert typed["texts"]["werk_inkomen"] == watched["texts"]["werk_inkomen"] == words
+    assert stored_texts(server, case_id) == typed["texts"]
+
+    async def compacted() -> dict[str, str]:
+        engine = create_engine(server.database_url)  # type: ignore[attr-defined]
+        store = PlanStore(session_factory(engine))
+        try:
+            await store.compact(case_id, PLAN_SECTIONS)
+            return await store.texts(case_id, PLAN_SECTIONS)
+        finally:
+            await store.close()
+            await engine.dispose()
+
+    assert asyncio.run(compacted()) == typed["texts"]
+
+
 def test_edits_made_offline_merge_when_the_client_comes_back(server: LiveServer) -> None:
     case_id = pick_case(server, 3)
     renew = {"api": server.url, "headers": token(server.url, COORDINATOR_FRL), "case": case_id}

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from pycrdt import Doc, Text
-from sqlalchemy import func, select
+from pycrdt import Doc, Text, create_update_message, handle_sync_message
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cases.models import Case
-from app.collab import PlanStore
+from app.collab import CollabServer, PlanStore
 from app.coordination.models import PlanSnapshot, PlanUpdate
 
 SECTIONS = ["doel", "onderdak"]
@@ -130,3 +131,82 @@ async def test_years_of_history_load_as_one_snapshot(
         assert (await store.texts(case_id, SECTIONS))["onderdak"] == "x" * 200 * rounds
     finally:
         await store.close()
+
+
+class Peer:
+    """One client socket as CollabServer.serve sees it: frames in, frames out."""
+
+    def __init__(self) -> None:
+        self.incoming: asyncio.Queue[bytes] = asyncio.Queue()
+        self.received: list[bytes] = []
+        self.greeted = asyncio.Event()  # the server's first frame (sync step 1) arrived
+
+    async def send(self, frame: bytes) -> None:
+        self.received.append(frame)
+        self.greeted.set()
+
+    def text_seen(self, section: str) -> str:
+        """The section as this client's document would hold it after every frame it received."""
+        doc: Doc[Any] = Doc()
+        text = doc.get(section, type=Text)
+        for frame in self.received:
+            if frame[:1] == b"\x00" and frame[1:2] in (b"\x01", b"\x02"):
+                handle_sync_message(frame[1:], doc)
+        return str(text)
+
+
+async def refuse_plan_updates(session: AsyncSession) -> None:
+    """Make the database itself refuse every new row of the plan log (as a full disk would)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(
+            text(
+                "CREATE FUNCTION refuse() RETURNS trigger AS "
+                "$$ BEGIN RAISE EXCEPTION 'schijf vol'; END $$ LANGUAGE plpgsql"
+            )
+        )
+        await session.execute(
+            text("CREATE TRIGGER refuse BEFORE INSERT ON plan_updates EXECUTE FUNCTION refuse()")
+        )
+    else:
+        await session.execute(
+            text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON plan_updates "
+                "BEGIN SELECT RAISE(ABORT, 'schijf vol'); END"
+            )
+        )
+
+
+async def test_an_update_the_database_refuses_reaches_no_other_client(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Durable before visible: when the append fails, the other client never sees the edit, and
+    both are disconnected (1011) so they reload what the database has."""
+    case_id = await a_case(sessions)
+    async with sessions() as s, s.begin():
+        await refuse_plan_updates(s)
+    server = CollabServer(sessions, unload_after=0.1)
+    await server.start()
+    writer, reader = Peer(), Peer()
+    try:
+        clients = [
+            asyncio.create_task(
+                server.serve(
+                    case_id,
+                    SECTIONS,
+                    user_id=n,
+                    name=name,
+                    receive=peer.incoming.get,
+                    send=peer.send,
+                )
+            )
+            for n, (name, peer) in enumerate((("schrijver", writer), ("lezer", reader)), 1)
+        ]
+        await asyncio.wait_for(asyncio.gather(writer.greeted.wait(), reader.greeted.wait()), 10)
+        for update in Typist().type("Geheim adres"):
+            await writer.incoming.put(create_update_message(update))
+        codes = await asyncio.wait_for(asyncio.gather(*clients), 10)
+    finally:
+        await server.stop()
+    assert [code for code, _edits in codes] == [1011, 1011]
+    assert reader.text_seen("onderdak") == ""
+    assert await log_rows(sessions, case_id) == 0
