@@ -543,9 +543,11 @@ async def _demo_cases(
     batch.processed_at = dt.datetime.now(dt.UTC)
     batch.accepted = result.count(NoticeStatus.ACCEPTED)
     batch.parked = result.count(NoticeStatus.PARKED)
-    # Notices arrived on the day of their event, not all today.
+    # Notices arrived on the day of their event, not all today; today's at 09:30 or, when the demo
+    # is made earlier in the day, now (never after the moment the demo was made).
     when = {row["melding_id"]: day for day, row in events}
     amsterdam = ZoneInfo("Europe/Amsterdam")
+    made_at = dt.datetime.now(dt.UTC)
     await session.execute(
         update(cast(Table, Notice.__table__))
         .where(cast(Table, Notice.__table__).c.id == bindparam("_id"))
@@ -554,7 +556,9 @@ async def _demo_cases(
         [
             {
                 "_id": r.notice.values["id"],
-                "received_at": dt.datetime.combine(day, dt.time(9, 30), tzinfo=amsterdam),
+                "received_at": min(
+                    dt.datetime.combine(day, dt.time(9, 30), tzinfo=amsterdam), made_at
+                ),
             }
             for r in result.results
             if (day := when.get(r.melding_id))
