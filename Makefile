@@ -13,7 +13,7 @@ export UV_NO_PROGRESS := 1
 
 FRONTEND_SOURCES := $(wildcard frontend/*)
 
-.PHONY: run test setup lint format typecheck audit screenshots bench clean
+.PHONY: run test test-dates mutants setup lint format typecheck audit screenshots bench clean
 
 run: setup
 	$(PY) -m app.cli setup
@@ -21,6 +21,31 @@ run: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The date matrix: the date-sensitive suites (SQLite) once per moment, each test and each process it
+# starts on a clock set to that moment (KT_TEST_NOW, tests/clock.py). A Monday morning; a Tuesday
+# half an hour before the weekly meeting; New Year's night (00:30 in Amsterdam, still 2026 in UTC);
+# the summer-time night half an hour before the clock jumps; the winter-time night in the hour that
+# happens twice; Koningsdag on a meeting Tuesday. `make test-dates TEST_DATES=…` tries other moments.
+TEST_DATES ?= 2027-01-04T08:00:00+00:00 2027-01-05T08:30:00+00:00 2026-12-31T23:30:00+00:00 \
+	2027-03-28T00:30:00+00:00 2027-10-31T00:30:00+00:00 2027-04-27T08:00:00+00:00
+DATE_TESTS ?= tests/test_agenda.py tests/test_moments.py tests/test_reminders.py \
+	tests/test_calendar.py tests/test_room.py tests/test_browser_room.py tests/test_demo.py \
+	tests/test_work.py
+
+test-dates: setup
+	@set -e; for moment in $(TEST_DATES); do \
+		echo "== KT_TEST_NOW=$$moment"; \
+		KT_TEST_NOW=$$moment $(PY) -m pytest -m "not postgres" $(DATE_TESTS) $(PYTEST_ARGS); \
+	done
+
+# Mutation testing of the rules that matter most ([tool.mutmut] in pyproject.toml; docs/testing.md).
+# Slow (hours for everything): by hand or nightly, not in CI. `make mutants MUTANTS='app.access*'`
+# takes one module; the results stay in mutants/ and `mutmut results` lists the survivors.
+MUTANTS ?=
+mutants: setup
+	$(VENV)/bin/mutmut run --max-children 2 $(MUTANTS)
+	$(VENV)/bin/mutmut results
 
 setup: $(VENV)/.synced static/build/manifest.json
 
@@ -61,4 +86,4 @@ screenshots: setup
 	$(PY) -m tests.screenshots
 
 clean:
-	rm -rf $(VENV) $(TOOLS) node_modules static/build var/test
+	rm -rf $(VENV) $(TOOLS) node_modules static/build var/test mutants

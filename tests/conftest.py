@@ -331,7 +331,10 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     )
     if skipped_suites:
         terminalreporter.write_line("OVERGESLAGEN: " + "; ".join(skipped_suites))
-    report_path = ROOT / "var" / "test-report.json"
+    # A run under the test clock (make test-dates) keeps its report apart from the plain suite's.
+    report_path = (
+        ROOT / "var" / ("test-report-clock.json" if clock.configured() else "test-report.json")
+    )
     if xdist_worker() == "main":
         report_path.parent.mkdir(parents=True, exist_ok=True)
         report_path.write_text(

@@ -39,8 +39,11 @@ COLUMNS = [
 _rng = random.Random(424242)
 
 
+FRONT_OFFICE = "DJI Frontoffice Noord"
+
+
 async def api_key(
-    sessions: async_sessionmaker[AsyncSession], organisation: str = "DJI Frontoffice Noord"
+    sessions: async_sessionmaker[AsyncSession], organisation: str = FRONT_OFFICE
 ) -> dict[str, str]:
     async with sessions() as s, s.begin():
         org = (
@@ -88,8 +91,39 @@ async def new_cases(
     response = await client.post("/api/v1/notices", json=records, headers=await api_key(sessions))
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["accepted"] == len(records), body
+    assert (body["accepted"], body["parked"]) == (len(records), 0), body
     return [r["case_id"] for r in body["results"]]
+
+
+async def ingest_cases(session: AsyncSession, records: list[dict[str, str]]) -> list[int]:
+    """As `new_cases`, inside the caller's transaction (for set-ups without an HTTP client)."""
+    from app.audit import AuditContext
+    from app.cases.ingest import ingest
+    from app.cases.models import NoticeBatch, NoticeStatus
+    from app.cases.notices import RawRecord
+
+    office = (
+        (await session.scalars(select(Organisation).where(Organisation.name == FRONT_OFFICE)))
+        .unique()
+        .one()
+    )
+    batch = NoticeBatch(
+        source_key=f"org:{office.id}", organisation_id=office.id, channel="api-json", raw=b"[]"
+    )
+    session.add(batch)
+    await session.flush()
+    result = await ingest(
+        session,
+        AuditContext(
+            user_id=None, token_id=None, actor="test", ip="", request_id="", channel="job"
+        ),
+        source_key=batch.source_key,
+        batch_id=batch.id,
+        records=[RawRecord(row=n, fields=r) for n, r in enumerate(records, 1)],
+        today=today_local(),
+    )
+    assert result.count(NoticeStatus.ACCEPTED) == len(records), result.as_dict()
+    return [r.case.id for r in result.results if r.case is not None]
 
 
 def csv_bytes(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,10 @@ from app.db import create_engine, session_factory
 from app.meetings.agenda import build_agenda
 from app.meetings.models import Meeting
 from app.meetings.services import ensure_meetings
+from app.web import today_local
 from tests.collab_helpers import copy_db, run_client, ticket_url
 from tests.live import LiveServer, browser_login, chromium, running
+from tests.notice_helpers import ingest_cases, instroom, new_bsn
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
@@ -48,6 +51,20 @@ def prepare(url: str) -> int:
                 )
                 .unique()
                 .one()
+            )
+            # Three cases of the test's own, whatever the demo holds on the day: the chair steps
+            # through at least three items.
+            await ingest_cases(
+                s,
+                [
+                    instroom(
+                        f"BR-{n}",
+                        new_bsn(),
+                        achternaam=name,
+                        datum_insluiting=today_local() - dt.timedelta(days=9),
+                    )
+                    for n, name in enumerate(["Jansma", "Hoekstra", "Bosma"])
+                ],
             )
             await build_agenda(s, meeting)
             meeting_id = meeting.id

@@ -54,10 +54,13 @@ async def ready_meeting(
             instroom(
                 f"RM-{n}",
                 new_bsn(),
+                achternaam=name,
                 datum_insluiting=(today - dt.timedelta(days=40 - n)),
                 gemeente_code=gemeente,
             )
-            for n, gemeente in enumerate(["GM0080", "GM1900", "GM0080"])
+            for n, (name, gemeente) in enumerate(
+                [("Jansma", "GM0080"), ("Hoekstra", "GM1900"), ("Bosma", "GM0080")]
+            )
         ],
     )
     async with sessions() as s, s.begin():
