@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import random
@@ -37,11 +38,12 @@ from app.db import create_engine, session_factory
 from app.demo import load_demo
 from app.meetings.agenda import build_agenda
 from app.meetings.models import Meeting, MeetingSeries
-from app.meetings.services import ensure_meetings
+from app.meetings.services import AMSTERDAM, ensure_meetings
 from app.reference.models import Region
 from app.reference.services import assign_province_to_region, load_reference_data
 from app.settings import ROOT, Settings
 from bench.common import free_port, scratch_postgres
+from tests import clock
 
 SECRET = "bench-national-secret-key"  # noqa: S105 (a scratch database)
 OTHER_PROVINCES = [
@@ -93,9 +95,9 @@ FILL = [
                           created_at, updated_at, needs_attention, closure_note)
        SELECT 'NL-' || p.id, p.id, ($2::int[])[1 + p.id % cardinality($2::int[])],
               CASE WHEN p.id % 20 < 3 THEN 'open' WHEN p.id % 20 = 3 THEN 'nazorg' ELSE 'gesloten' END,
-              current_date - (p.id % 1825),
-              CASE WHEN p.id % 20 > 3 THEN current_date - (p.id % 1825) + 200 END,
-              current_date - (p.id % 1825) + 5,
+              $3::date - (p.id % 1825),
+              CASE WHEN p.id % 20 > 3 THEN $3::date - (p.id % 1825) + 200 END,
+              $3::date - (p.id % 1825) + 5,
               'Casemanager PI', 'cm@dji.example', '', now(), now(), false, ''
        FROM persons p WHERE p.last_name LIKE 'Landelijk%' AND p.id % 1 = 0
        ORDER BY p.id LIMIT $1""",
@@ -104,12 +106,14 @@ FILL = [
        SELECT c.id, 'PI Leeuwarden', c.opened_on, c.opened_on + 180, c.closed_on,
               'gevangenisstraf', now(), now()
        FROM cases c WHERE c.reference LIKE 'NL-%'""",
-    # five years of weekly meetings per series (beside those the app plans itself)
+    # five years of weekly meetings per series (beside those the app plans itself), at 06:45, an
+    # hour no series meets at, so they never take the place of one of the demo's meetings
     """INSERT INTO meetings (series_id, starts_at, ends_at, status, agenda_reordered, sequence,
                              room_version, minutes_note, created_at, updated_at)
-       SELECT s.id, d + time '08:00', d + time '09:30', 'afgerond', false, 0, 0, '', now(), now()
+       SELECT s.id, d + time '06:45', d + time '08:15', 'afgerond', false, 0, 0, '', now(), now()
        FROM meeting_series s,
-            generate_series(current_date - 1827, current_date - 7, interval '7 days') d""",
+            generate_series($1::date - 1827, $1::date - 7, interval '7 days') d
+       ON CONFLICT (series_id, starts_at) DO NOTHING""",
     # every synthetic case discussed once, in its region's meeting of the week it came in
     """INSERT INTO agenda_items (meeting_id, case_id, reason, position, origin, removed, status,
                                  planned_minutes, seconds_spent, decision, created_at, updated_at)
@@ -120,14 +124,14 @@ FILL = [
        JOIN meeting_series s ON s.region_id = c.region_id
        JOIN meetings m ON m.series_id = s.id AND m.status = 'afgerond'
             AND m.starts_at::date BETWEEN c.opened_on AND c.opened_on + 6
-            AND m.starts_at::time = time '08:00'
+            AND m.starts_at::time = time '06:45'
        WHERE c.reference LIKE 'NL-%'""",
     # a million actions; the PI casemanager owns the open ones of one case in 5,000 per region
     """INSERT INTO action_items (case_id, leefgebied, description, owner_user_id, due_on, status,
                                  created_at, updated_at, sequence)
        SELECT c0 + g % $1, ($2::text[])[1 + g % 6], 'Actie ' || g,
               CASE WHEN g % 5000 = 0 THEN $3::int END,
-              current_date - (g % 1825) + 14,
+              $5::date - (g % 1825) + 14,
               CASE WHEN (g % $1) % 20 < 4 AND g % 3 > 0 THEN 'open' ELSE 'gereed' END,
               now(), now(), 0
        FROM generate_series(0, $4::int - 1) g,
@@ -138,7 +142,7 @@ FILL = [
                                  first_place, first_with, checklist, handover_note, sequence,
                                  created_at, updated_at)
        SELECT c.id, 'trajectgesprek', 'gepland',
-              current_date + (c.id % 60) + time '14:00', current_date + (c.id % 60) + time '15:00',
+              $1::date + (c.id % 60) + time '14:00', $1::date + (c.id % 60) + time '15:00',
               false, 'PI Leeuwarden', '', '', false, '', '', '', '', '{}', '', 0, now(), now()
        FROM cases c WHERE c.reference LIKE 'NL-%' AND c.status <> 'gesloten'""",
     """INSERT INTO appointment_participants (appointment_id, user_id)
@@ -153,14 +157,15 @@ async def fill(url: str, cases: int, actions: int) -> dict[str, int]:
         regions = [r["id"] for r in await conn.fetch("SELECT id FROM regions ORDER BY id")]
         frl = await conn.fetchval("SELECT id FROM regions WHERE code = 'FRL'")
         casemanager = await conn.fetchval("SELECT id FROM users WHERE email = $1", CASEMANAGER)
+        today = dt.datetime.now(AMSTERDAM).date()  # the app's today, not the database server's
         args: list[tuple[Any, ...]] = [
             (cases,),
-            (cases, regions),
+            (cases, regions, today),
             (),
+            (today,),
             (),
-            (),
-            (cases, LEEFGEBIEDEN, casemanager, actions),
-            (),
+            (cases, LEEFGEBIEDEN, casemanager, actions, today),
+            (today,),
             (casemanager, frl),
         ]
         for statement, values in zip(FILL, args, strict=True):
@@ -309,9 +314,10 @@ def serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         "RUN_JOBS_IN_PROCESS": "false",
         "LOG_LEVEL": "WARNING",
         "UPLOAD_RATE_PER_MINUTE": "1000",
+        **clock.child_env(),
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "serve"],
+        clock.module_command("app.cli", "serve"),  # on the caller's clock (tests/clock.py)
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
