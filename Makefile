@@ -34,10 +34,12 @@ DATE_TESTS ?= tests/test_agenda.py tests/test_moments.py tests/test_reminders.py
 	tests/test_work.py
 
 test-dates: setup
-	@set -e; for moment in $(TEST_DATES); do \
+	@failed=""; for moment in $(TEST_DATES); do \
 		echo "== KT_TEST_NOW=$$moment"; \
-		KT_TEST_NOW=$$moment $(PY) -m pytest -m "not postgres" $(DATE_TESTS) $(PYTEST_ARGS); \
-	done
+		KT_TEST_NOW=$$moment $(PY) -m pytest -m "not postgres" $(DATE_TESTS) $(PYTEST_ARGS) \
+			|| failed="$$failed $$moment"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "date matrix: failed at$$failed"; exit 1; fi
 
 # Mutation testing of the rules that matter most ([tool.mutmut] in pyproject.toml; docs/testing.md).
 # Slow (hours for everything): by hand or nightly, not in CI. `make mutants MUTANTS='app.access*'`

@@ -39,12 +39,12 @@ def configured() -> dt.datetime | None:
 
 
 @contextlib.contextmanager
-def travel(moment: dt.datetime | None) -> Iterator[None]:
-    """Run from `moment` on (the clock keeps ticking); a no-op for None."""
+def travel(moment: dt.datetime | None, *, tick: bool = True) -> Iterator[None]:
+    """Run from `moment` on (the clock keeps ticking, or stands still); a no-op for None."""
     if moment is None:
         yield
         return
-    with time_machine.travel(moment, tick=True):
+    with time_machine.travel(moment, tick=tick):
         yield
 
 

@@ -5,14 +5,15 @@
 - PostgreSQL: template databases (migrated, reference and demo data) are built once per worker;
   each test gets its own clone (CREATE DATABASE … TEMPLATE), dropped in the background afterwards.
 With KT_TEST_NOW set (tests/clock.py) every test, and every process it starts, runs from that
-moment on; the templates are built on that day too. At the end the run says which suites it skipped and writes var/test-report.json (CI checks that the
-PostgreSQL suite ran).
+moment on; the templates are built on that day too. At the end the run says which suites it
+skipped and writes var/test-report.json (CI checks that the PostgreSQL suite ran).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -94,6 +95,10 @@ class PgDatabases:
         self.templates: dict[str, str] = {}
 
     def build_templates(self) -> None:
+        with template_clock():
+            self._build_templates()
+
+    def _build_templates(self) -> None:
         for name, demo in (("empty", False), ("demo", True)):
             db = f"kt_tmpl_{name}_{worker_id()}"
             asyncio.run(
@@ -156,9 +161,15 @@ async def _load(database_url: str, demo: bool) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def session_clock() -> Iterator[None]:
-    """Under KT_TEST_NOW the per-worker templates (demo data) are built on that day as well."""
+    """Under KT_TEST_NOW what runs outside a test (module fixtures, set-ups) is on that day too."""
     with clock.travel(clock.configured()):
         yield
+
+
+def template_clock() -> contextlib.AbstractContextManager[None]:
+    """The templates' demo world is made at exactly KT_TEST_NOW, the moment every test starts at,
+    so nothing in it lies after a test's "now" (the clock stands still while they are built)."""
+    return clock.travel(clock.configured(), tick=False)
 
 
 @pytest.fixture(autouse=True)
@@ -175,12 +186,13 @@ def test_clock(session_clock: None) -> Iterator[None]:
 def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("sqlite-templates")
     templates = {}
-    for name, demo in (("empty", False), ("demo", True)):
-        path = base / f"{name}.db"
-        url = f"sqlite+aiosqlite:///{path}"
-        migrate(settings_for(url, base))
-        asyncio.run(_load(url, demo))
-        templates[name] = path
+    with template_clock():
+        for name, demo in (("empty", False), ("demo", True)):
+            path = base / f"{name}.db"
+            url = f"sqlite+aiosqlite:///{path}"
+            migrate(settings_for(url, base))
+            asyncio.run(_load(url, demo))
+            templates[name] = path
     return templates
 
 

@@ -60,7 +60,6 @@ class LiveServer:
             "REDIS_URL": redis_url,
             "LOG_LEVEL": os.environ.get("TEST_LOG_LEVEL", "INFO"),
             "PYTHONUNBUFFERED": "1",
-            **clock.child_env(),
             **(extra_env or {}),
         }
         self.env = env
@@ -71,7 +70,7 @@ class LiveServer:
             self.process = subprocess.Popen(
                 clock.module_command("app.cli", "serve"),
                 cwd=ROOT,
-                env=self.env,
+                env={**self.env, **clock.child_env()},  # the test clock as it is now
                 stdout=log,
                 stderr=log,
             )

@@ -63,7 +63,7 @@ def prepare(url: str) -> int:
                         achternaam=name,
                         datum_insluiting=today_local() - dt.timedelta(days=9),
                     )
-                    for n, name in enumerate(["Jansma", "Hoekstra", "Bosma"])
+                    for n, name in enumerate(["Jansma", "Terpstra", "Feenstra"])
                 ],
             )
             await build_agenda(s, meeting)

@@ -59,7 +59,7 @@ async def ready_meeting(
                 gemeente_code=gemeente,
             )
             for n, (name, gemeente) in enumerate(
-                [("Jansma", "GM0080"), ("Hoekstra", "GM1900"), ("Bosma", "GM0080")]
+                [("Jansma", "GM0080"), ("Terpstra", "GM1900"), ("Feenstra", "GM0080")]
             )
         ],
     )
