@@ -172,8 +172,15 @@ def template_clock() -> contextlib.AbstractContextManager[None]:
     return clock.travel(clock.configured(), tick=False)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def module_clock(session_clock: None) -> Iterator[None]:
+    """Module fixtures (a live app, a browser) start at KT_TEST_NOW too, not minutes after it."""
+    with clock.travel(clock.configured()):
+        yield
+
+
 @pytest.fixture(autouse=True)
-def test_clock(session_clock: None) -> Iterator[None]:
+def test_clock(module_clock: None) -> Iterator[None]:
     """Under KT_TEST_NOW every test starts at exactly that moment; time runs on from there."""
     with clock.travel(clock.configured()):
         yield

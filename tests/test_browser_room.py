@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.utils
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,6 +103,24 @@ def open_room(browser: Any, server: LiveServer, meeting_id: int, email: str) -> 
     browser_login(page, server.url, email)
     page.goto(f"{server.url}/overleggen/{meeting_id}/overleg")
     return page
+
+
+def test_the_app_and_the_browser_run_on_the_tests_clock(
+    live: tuple[LiveServer, int], browser: Any
+) -> None:
+    """Under the date matrix (KT_TEST_NOW) the app process and Chromium must share the test's day."""
+    server, _meeting_id = live
+    page = browser.new_page()
+    response = page.goto(f"{server.url}/inloggen")
+    assert response is not None
+    served = email.utils.parsedate_to_datetime(response.headers["date"])
+    shown = dt.datetime.fromisoformat(
+        page.evaluate("new Date().toISOString()").replace("Z", "+00:00")
+    )
+    page.close()
+    now = dt.datetime.now(dt.UTC)
+    assert abs(served - now) < dt.timedelta(minutes=30)
+    assert abs(shown - now) < dt.timedelta(minutes=30)
 
 
 def test_two_browsers_follow_the_chair_and_write_one_plan(
