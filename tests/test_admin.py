@@ -329,3 +329,35 @@ async def test_beheerder_changes_a_series_cadence_and_its_meetings_follow(
     assert all(m.starts_at.astimezone(AMSTERDAM).weekday() == 3 for m in upcoming)
     assert all(m.starts_at.astimezone(AMSTERDAM).time() == dt.time(14, 30) for m in upcoming)
     assert members == set(orgs)
+
+
+async def test_a_regional_beheerder_manages_only_their_own_region(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """The demo's beheerder belongs to the ZVH Fryslân: Groningen is not theirs to arrange."""
+    async with sessions() as s:
+        regions = dict((await s.execute(select(Region.code, Region.id))).all())
+    await login(client, BEHEERDER)
+    form = await client.get("/beheer/reeksen/nieuw")
+    choice = re.search(r'<select[^>]*name="region_id"[^>]*>(.*?)</select>', form.text, re.S)
+    assert choice is not None
+    assert set(re.findall(r'<option value="(\d+)"', choice.group(1))) == {str(regions["FRL"])}
+    for code, name in (("GRN", "Buurtteam Groningen-Oost"), ("FRL", "Buurtteam Leeuwarden-Oost")):
+        await client.post(
+            "/beheer/organisaties",
+            data={
+                "name": name,
+                "kind": "wijkteam",
+                "region_id": str(regions[code]),
+                "_csrf_token": csrf_of(client),
+            },
+        )
+    async with sessions() as s:
+        made = set(
+            (
+                await s.scalars(
+                    select(Organisation.name).where(Organisation.name.like("Buurtteam %"))
+                )
+            ).all()
+        )
+    assert made == {"Buurtteam Leeuwarden-Oost"}
