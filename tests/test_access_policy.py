@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -14,6 +16,8 @@ from app.accounts.services import principal_for_user
 from app.audit import AuditEvent
 from app.cases.models import Case
 from app.coordination.models import Pairing
+from app.db import utcnow
+from app.meetings.models import Meeting, MeetingSeries, MeetingStatus
 from app.reference.models import Region
 from tests.conftest import (
     BEHEERDER,
@@ -220,3 +224,29 @@ async def test_sql_rule_and_single_lookup_agree(sessions: async_sessionmaker[Asy
             assert visible <= everything
             if email == BEHEERDER:
                 assert visible == set()
+
+
+async def test_a_coordinator_sees_every_series_of_their_region_without_taking_part(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """A second Fryslân series nobody joined yet: its region's coordinator sees its meeting,
+    the other region's coordinator does not."""
+    async with sessions() as s, s.begin():
+        frl = (await s.scalars(select(Region).where(Region.code == "FRL"))).unique().one()
+        series = MeetingSeries(region_id=frl.id, name="Nazorgoverleg Leeuwarden", weekday=3)
+        s.add(series)
+        await s.flush()
+        start = utcnow() + dt.timedelta(days=3)
+        meeting = Meeting(
+            series_id=series.id,
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=1),
+            status=MeetingStatus.PLANNED,
+        )
+        s.add(meeting)
+    answers = {}
+    for email in (COORDINATOR_FRL, COORDINATOR_GRN):
+        client.cookies.clear()
+        await login(client, email)
+        answers[email] = (await client.get(f"/overleggen/{meeting.id}")).status_code
+    assert answers == {COORDINATOR_FRL: 200, COORDINATOR_GRN: 404}
