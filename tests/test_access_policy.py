@@ -18,6 +18,7 @@ from app.cases.models import Case
 from app.coordination.models import Pairing
 from app.db import utcnow
 from app.meetings.models import Meeting, MeetingSeries, MeetingStatus
+from app.meetings.services import ensure_meetings
 from app.reference.models import Region
 from tests.conftest import (
     BEHEERDER,
@@ -250,3 +251,14 @@ async def test_a_coordinator_sees_every_series_of_their_region_without_taking_pa
         await login(client, email)
         answers[email] = (await client.get(f"/overleggen/{meeting.id}")).status_code
     assert answers == {COORDINATOR_FRL: 200, COORDINATOR_GRN: 404}
+
+
+async def test_someone_in_no_series_sees_no_meeting(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    async with sessions() as s, s.begin():
+        await ensure_meetings(s)
+    member = await api_token(client, GGZ_PARTNER)
+    assert (await client.get("/api/v1/meetings", headers=member)).json()
+    beheerder = await api_token(client, BEHEERDER)  # arranges accounts, takes part in no series
+    assert (await client.get("/api/v1/meetings", headers=beheerder)).json() == []
