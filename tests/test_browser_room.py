@@ -131,16 +131,17 @@ def test_two_browsers_follow_the_chair_and_write_one_plan(
     partner = open_room(browser, server, meeting_id, "casemanager@reclassering.example")
     expect(partner.locator("#room-presence")).to_contain_text("2 verbonden")
     chair.get_by_role("button", name="Overleg starten").click()
-    first = chair.locator("#room-panel h2").first
-    expect(first).to_be_visible()
-    expect(partner.locator("#room-panel h2").first).to_have_text(first.inner_text())
+    heading = chair.locator("#room-panel h2").first  # a locator: it follows the panel
+    expect(heading).to_be_visible()
+    first = heading.inner_text()  # the names, read once
+    expect(partner.locator("#room-panel h2").first).to_have_text(first)
     chair.get_by_role("button", name="Volgende →").click()
     expect(chair.locator("#room-panel [data-panel-item]")).to_have_attribute(
         "data-panel-item", re.compile(r"\d+")
     )
-    second = chair.locator("#room-panel h2").first
-    expect(second).not_to_have_text(first.inner_text())
-    expect(partner.locator("#room-panel h2").first).to_have_text(second.inner_text(), timeout=5000)
+    expect(heading).not_to_have_text(first)
+    second = heading.inner_text()
+    expect(partner.locator("#room-panel h2").first).to_have_text(second, timeout=5000)
 
     # both type into the same section at the same time
     for page in (chair, partner):
@@ -199,10 +200,10 @@ def test_two_browsers_follow_the_chair_and_write_one_plan(
     expect(partner.locator("#follow-status")).to_contain_text("U kijkt zelf rond")
     expect(partner.locator("#room-panel h2").first).to_have_text(viewing)
     chair.get_by_role("button", name="Volgende →").click()
-    third = chair.locator("#room-panel h2").first
-    expect(third).not_to_have_text(second.inner_text())
+    expect(heading).not_to_have_text(second)
+    third = heading.inner_text()
     partner.wait_for_timeout(800)
     assert partner.locator("#room-panel h2").first.inner_text() == viewing
     partner.locator("body").press("v")
-    expect(partner.locator("#room-panel h2").first).to_have_text(third.inner_text())
+    expect(partner.locator("#room-panel h2").first).to_have_text(third)
     expect(partner.locator("#follow-status")).to_contain_text("U volgt de voorzitter")
