@@ -564,7 +564,7 @@ async def _demo_cases(
             if (day := when.get(r.melding_id))
         ],
     )
-    cases = list((await session.scalars(select(Case))).unique().all())
+    cases = list((await session.scalars(select(Case).order_by(Case.id))).unique().all())
     await _demo_history(session, rng, today, regions, orgs, users, series, cases)
     return len(cases)
 

@@ -16,6 +16,7 @@ from app.coordination.models import ActionItem, ActionStatus, ActionUpdate
 from app.reference.models import Organisation
 from app.web import today_local
 from tests.conftest import COORDINATOR_FRL, GEMEENTE_LWD, PI_CASEMANAGER, RECLASSERING, login
+from tests.notice_helpers import ingest_cases, instroom, new_bsn
 
 HX = {"HX-Request": "true"}
 
@@ -34,18 +35,9 @@ async def setup_actions(sessions: async_sessionmaker[AsyncSession]) -> dict[str,
             .unique()
             .one()
         )
-        case = (
-            (
-                await s.scalars(
-                    select(Case)
-                    .where(Case.reference.like("FRL-%"), Case.origin_municipality_code == "GM0080")
-                    .order_by(Case.id)
-                )
-            )
-            .unique()
-            .first()
-        )
-        assert case is not None
+        # A case of this test's own (a resident of Leeuwarden): no demo action on it, whatever the day.
+        [case_id] = await ingest_cases(s, [instroom("WK-1", new_bsn(), gemeente_code="GM0080")])
+        case = await s.get_one(Case, case_id)
         rows = {
             "later": ActionItem(
                 case_id=case.id,
