@@ -598,6 +598,11 @@ def test_screening_deadline_counts_dutch_working_days() -> None:
         2026, 12, 28
     )  # Christmas days skipped
     assert add_working_days(dt.date(2026, 12, 23), 3) == dt.date(2026, 12, 29)
+    # Koningsdag on a Tuesday is skipped; in 2031 the 27th is a Sunday, so Koningsdag is Saturday
+    # the 26th and the Monday after is an ordinary working day.
+    assert add_working_days(dt.date(2027, 4, 26), 1) == dt.date(2027, 4, 28)
+    assert add_working_days(dt.date(2031, 4, 25), 1) == dt.date(2031, 4, 28)
+    assert add_working_days(dt.date(2031, 4, 25), 2) == dt.date(2031, 4, 29)
 
 
 async def test_agenda_page_and_fragment(
