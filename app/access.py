@@ -16,8 +16,6 @@ through it, so they can never disagree.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,72 +23,11 @@ from app.accounts.models import Role
 from app.cases.models import Case
 from app.coordination.models import Pairing
 from app.meetings.models import MeetingSeries
-from app.reference.models import OrganisationKind
+from app.principal import Principal
 
 WORKING_ROLES = frozenset(
     {Role.COORDINATOR, Role.CASEMANAGER_PI, Role.CASEMANAGER_EXTERN, Role.NETWERKPARTNER}
 )
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The caller of a request: a user (by session or token) or an organisation's API key."""
-
-    user_id: int | None
-    token_id: int | None
-    name: str
-    email: str
-    organisation_id: int
-    organisation_name: str
-    organisation_kind: OrganisationKind
-    organisation_region_id: int | None
-    municipality_code: str | None
-    roles: frozenset[Role] = frozenset()
-    member_series_ids: frozenset[int] = frozenset()
-    member_region_ids: frozenset[int] = frozenset()
-    chaired_series_ids: frozenset[int] = frozenset()
-    chaired_region_ids: frozenset[int] = frozenset()
-    is_api_key: bool = False
-    session_id: int | None = None
-    extra: dict[str, object] = field(default_factory=dict, compare=False)
-
-    def has(self, *roles: Role) -> bool:
-        return bool(self.roles.intersection(roles))
-
-    @property
-    def is_gemeente(self) -> bool:
-        return self.organisation_kind == OrganisationKind.GEMEENTE
-
-    @property
-    def coordinator_region_ids(self) -> frozenset[int]:
-        if Role.COORDINATOR not in self.roles:
-            return frozenset()
-        own = {self.organisation_region_id} if self.organisation_region_id else set()
-        return frozenset(own) | self.chaired_region_ids
-
-    @property
-    def case_region_ids(self) -> frozenset[int]:
-        """Regions whose cases this caller may see as a whole (before the gemeente restriction)."""
-        if self.is_api_key:
-            return frozenset()
-        return self.coordinator_region_ids | self.member_region_ids
-
-    @property
-    def admin_region_ids(self) -> frozenset[int] | None:
-        """Regions a beheerder manages; None means all (a beheerder of an organisation without region)."""
-        if Role.BEHEERDER not in self.roles:
-            return frozenset()
-        return (
-            None
-            if self.organisation_region_id is None
-            else frozenset({self.organisation_region_id})
-        )
-
-    @property
-    def audit_actor(self) -> str:
-        if self.is_api_key:
-            return f"API-sleutel van {self.organisation_name}"
-        return f"{self.name} ({self.organisation_name})"
 
 
 # ---------------------------------------------------------------- cases

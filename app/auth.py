@@ -19,9 +19,9 @@ from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import Principal
 from app.accounts import services as accounts
 from app.audit import AuditContext
+from app.principal import Principal
 from app.reference.models import Organisation
 from app.settings import Settings
 

@@ -7,8 +7,8 @@ from typing import TypeAlias
 from litestar.di import NamedDependency
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import Principal
 from app.audit import AuditContext
+from app.principal import Principal
 
 DB: TypeAlias = NamedDependency[AsyncSession]
 CurrentUser: TypeAlias = NamedDependency[Principal]

@@ -14,8 +14,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from litestar import Request
 from litestar.response import Template
 
-from app.access import Principal, may_administer
+from app.access import may_administer
 from app.accounts.models import Role
+from app.principal import Principal
 from app.settings import ROOT
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")

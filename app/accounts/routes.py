@@ -15,7 +15,6 @@ from litestar.params import FromPath, FromQuery, JSONBody, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app import audit as audit_log
-from app.access import Principal
 from app.accounts import reset, services, throttle
 from app.accounts.models import Role, User
 from app.accounts.schemas import MeResponse, OrganisationOut, TokenRequest, TokenResponse
@@ -31,6 +30,7 @@ from app.auth import (
 from app.db import transaction, utcnow
 from app.deps import DB, Audit, CurrentUser, MaybeUser
 from app.logs import get_logger
+from app.principal import Principal
 from app.settings import Settings
 from app.web import page
 

@@ -18,11 +18,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.access import Principal
 from app.accounts import throttle
 from app.accounts.models import ApiToken, PasswordReset, Role, User, UserRole, UserSession
 from app.db import utcnow
 from app.meetings.models import MeetingSeries, SeriesMember
+from app.principal import Principal
 from app.reference.models import Organisation, OrganisationKind
 
 # argon2id with the library's RFC 9106 "low memory" profile: safe and fast enough for logins.

@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 
 from app import audit as audit_log
-from app.access import Principal, may_administer, may_administer_region
+from app.access import may_administer, may_administer_region
 from app.accounts import services as accounts
 from app.accounts.models import ApiToken, Role, User
 from app.admin import services
@@ -20,6 +20,7 @@ from app.audit import AuditEvent
 from app.auth import NotFoundError
 from app.deps import DB, Audit, CurrentUser
 from app.meetings.models import MeetingSeries, SeriesMember, SeriesOrganisation
+from app.principal import Principal
 from app.reference.models import Institution, Municipality, Organisation, OrganisationKind, Region
 from app.web import page
 

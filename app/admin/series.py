@@ -11,13 +11,14 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from app import audit as audit_log
-from app.access import Principal, may_administer, may_administer_region
+from app.access import may_administer, may_administer_region
 from app.accounts.models import Role, User, UserRole
 from app.admin.services import series_in_scope
 from app.auth import NotFoundError
 from app.deps import DB, Audit, CurrentUser
 from app.meetings.models import MeetingSeries, SeriesKind, SeriesOrganisation
 from app.meetings.services import WEEKDAYS, ensure_meetings
+from app.principal import Principal
 from app.reference.models import Organisation, Region
 from app.web import page
 

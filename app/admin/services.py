@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Select, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import Principal
 from app.accounts.models import User
 from app.audit import AuditEvent
 from app.cases.bsn import normalise_bsn
 from app.cases.models import Case, Person
 from app.meetings.models import MeetingSeries, SeriesMember
+from app.principal import Principal
 from app.reference.models import Organisation
 from app.web import AMSTERDAM, fmt_datetime
 

@@ -18,13 +18,13 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.access import Principal
 from app.audit import AuditContext
 from app.cases.ingest import IngestResult, ingest
 from app.cases.models import Notice, NoticeBatch, NoticeStatus
 from app.cases.notices import ParsedFile, RawRecord, parse_csv, parse_json
 from app.db import transaction, utcnow
 from app.logs import get_logger
+from app.principal import Principal
 
 log = get_logger("app.cases.intake")
 # A delivery this large changes the tables enough that PostgreSQL's planner needs fresh statistics

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import Principal
 from app.accounts.models import Role
 from app.cases.models import BasisdossierEntry, Case, LeefgebiedStatus
 from app.db import upsert, utcnow
+from app.principal import Principal
 from app.reference.models import Organisation, Region
 
 # During detention (001:L1187-1221) and at release/closure (001:L2982-2990).

@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import func, select
 
 from app import audit as audit_log
-from app.access import Principal, may_submit_notices, visible_cases
+from app.access import may_submit_notices, visible_cases
 from app.accounts.models import Role
 from app.cases.intake import (
     apply_delivery,
@@ -26,6 +26,7 @@ from app.cases.intake import (
 from app.cases.models import Case, Notice, NoticeBatch, NoticeKind, NoticeStatus
 from app.cases.notices import RawRecord, UnreadableFileError, rejected_rows_csv
 from app.deps import DB, Audit, CurrentUser
+from app.principal import Principal
 from app.reference.models import OrganisationKind
 from app.settings import Settings
 from app.web import page, today_local

@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from app import audit as audit_log
-from app.access import Principal, get_visible_case, may_edit_case, may_manage_case
+from app.access import get_visible_case, may_edit_case, may_manage_case
 from app.auth import NotFoundError
 from app.cases import leefgebieden, services
 from app.cases.models import Case, CaseStatus
@@ -19,6 +19,7 @@ from app.cases.schemas import (
     CaseSummary,
 )
 from app.deps import DB, Audit, CurrentUser
+from app.principal import Principal
 from app.reference.models import Institution
 from app.web import page
 

@@ -10,11 +10,12 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from app.access import Principal, visible_cases
+from app.access import visible_cases
 from app.accounts.models import Role
 from app.cases.bsn import normalise_bsn
 from app.cases.models import Case, CaseStatus, DetentionPeriod, Person
 from app.coordination.models import Pairing
+from app.principal import Principal
 
 PAGE_SIZE = 50
 

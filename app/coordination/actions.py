@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import Principal
 from app.coordination.models import ActionItem, ActionStatus, ActionUpdate
 from app.db import utcnow
+from app.principal import Principal
 
 MAX_DESCRIPTION = 500
 

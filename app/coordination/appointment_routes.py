@@ -9,7 +9,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app import audit as audit_log
-from app.access import Principal, may_edit_case
+from app.access import may_edit_case
 from app.accounts.models import User
 from app.auth import NotFoundError
 from app.cases.models import Case, CaseStatus
@@ -20,6 +20,7 @@ from app.coordination.panel import owner_options
 from app.coordination.recipients import CaseAccess
 from app.db import utcnow
 from app.deps import DB, Audit, CurrentUser
+from app.principal import Principal
 from app.web import page, today_local
 
 FormData = URLEncodedBody[dict[str, Any]]

@@ -17,7 +17,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
-from app.access import Principal, visible_cases
+from app.access import visible_cases
 from app.accounts import services as accounts
 from app.auth import NotFoundError
 from app.cases.models import Case
@@ -34,6 +34,7 @@ from app.deps import DB
 from app.logs import get_logger
 from app.meetings.calendar import CalendarEntry, feed, uid
 from app.meetings.models import Meeting, MeetingSeries, MeetingStatus
+from app.principal import Principal
 from app.settings import Settings
 from app.web import AMSTERDAM
 

@@ -11,7 +11,7 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from app import audit as audit_log
-from app.access import Principal, get_visible_case, may_edit_case, may_manage_case
+from app.access import get_visible_case, may_edit_case, may_manage_case
 from app.accounts.models import User
 from app.auth import NotFoundError
 from app.cases import leefgebieden, services
@@ -31,6 +31,7 @@ from app.coordination.models import Pairing
 from app.coordination.panel import coordination_context
 from app.deps import DB, Audit, CurrentUser
 from app.meetings.services import agenda_history
+from app.principal import Principal
 from app.web import page
 
 VIEWED_FIELDS = (

@@ -11,7 +11,7 @@ from litestar.params import FromPath, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app import audit as audit_log
-from app.access import Principal, may_manage_case
+from app.access import may_manage_case
 from app.auth import NotFoundError
 from app.cases import leefgebieden
 from app.cases.models import Case, CaseStatus
@@ -21,6 +21,7 @@ from app.coordination import appointments as appointment_service
 from app.coordination.case_page import case_or_404
 from app.coordination.models import ActionStatus, AppointmentStatus
 from app.deps import DB, Audit, CurrentUser
+from app.principal import Principal
 from app.web import page, today_local
 
 FormData = URLEncodedBody[dict[str, Any]]

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.access import Principal, may_chair, may_edit_case, may_manage_case
+from app.access import may_chair, may_edit_case, may_manage_case
 from app.accounts.models import User
 from app.cases.models import Case
 from app.coordination import actions as action_service
@@ -15,6 +15,7 @@ from app.coordination import pairing as pairing_service
 from app.coordination import plans
 from app.deps import DB
 from app.meetings.models import Meeting, MeetingSeries, SeriesMember, SeriesOrganisation
+from app.principal import Principal
 from app.reference.models import Organisation
 
 

@@ -11,7 +11,7 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from app import audit as audit_log
-from app.access import Principal, get_visible_case, may_edit_case
+from app.access import get_visible_case, may_edit_case
 from app.accounts import services as accounts
 from app.audit import AuditContext
 from app.auth import NotFoundError, client_ip, resolve_principal
@@ -21,6 +21,7 @@ from app.coordination.case_page import case_or_404
 from app.coordination.models import PlanVersion
 from app.deps import DB, Audit, CurrentUser
 from app.meetings.models import Meeting
+from app.principal import Principal
 from app.settings import Settings
 from app.web import page
 

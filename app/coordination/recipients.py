@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import Principal, get_visible_case
+from app.access import get_visible_case
 from app.accounts import services as accounts
 from app.accounts.models import User
 from app.accounts.services import wants
+from app.principal import Principal
 
 __all__ = ["CaseAccess", "wants"]
 

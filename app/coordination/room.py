@@ -16,7 +16,7 @@ from litestar.response import Redirect, ServerSentEvent, Template
 from sqlalchemy import select
 
 from app import audit as audit_log
-from app.access import Principal, may_chair
+from app.access import may_chair
 from app.auth import NotFoundError
 from app.cases.models import Case
 from app.collab import CollabServer
@@ -40,6 +40,7 @@ from app.meetings.models import (
 from app.meetings.notifications import participants
 from app.meetings.routes import _visible_case_ids
 from app.meetings.services import get_visible_meeting
+from app.principal import Principal
 from app.realtime import Presence, meeting_events, publish
 from app.web import AMSTERDAM, page, today_local
 

@@ -9,7 +9,7 @@ from litestar.params import FromPath, FromQuery, URLEncodedBody
 from litestar.response import Template
 
 from app import audit as audit_log
-from app.access import Principal, get_visible_case, may_edit_case, may_manage_case
+from app.access import get_visible_case, may_edit_case, may_manage_case
 from app.auth import NotFoundError
 from app.cases.models import Case
 from app.cases.services import current_pairing
@@ -20,6 +20,7 @@ from app.coordination.models import ActionItem, ActionStatus
 from app.coordination.panel import coordination_context, owner_options
 from app.deps import DB, Audit, CurrentUser
 from app.meetings.models import Meeting
+from app.principal import Principal
 from app.web import page, today_local
 
 

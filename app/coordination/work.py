@@ -14,7 +14,7 @@ from litestar.response import Template
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import Principal, visible_cases
+from app.access import visible_cases
 from app.accounts.models import User
 from app.cases.models import Case, CaseStatus
 from app.coordination.appointments import RELEASE_CHECKLIST
@@ -28,6 +28,7 @@ from app.coordination.models import (
 )
 from app.deps import DB, CurrentUser
 from app.meetings.models import Meeting, MeetingStatus
+from app.principal import Principal
 from app.reference.models import Organisation
 from app.web import AMSTERDAM, page, today_local
 

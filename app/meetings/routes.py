@@ -12,7 +12,7 @@ from litestar.response import Template
 from sqlalchemy import select
 
 from app import audit as audit_log
-from app.access import Principal, may_chair, visible_cases
+from app.access import may_chair, visible_cases
 from app.auth import NotFoundError
 from app.cases.models import Case, Person
 from app.cases.services import REFERENCE_PATTERN
@@ -23,6 +23,7 @@ from app.meetings import notifications
 from app.meetings.models import AgendaItem, AgendaReason, Meeting, MeetingSeries, MeetingStatus
 from app.meetings.schemas import AgendaItemOut, MeetingOut, SeriesOut
 from app.meetings.services import AMSTERDAM, describe_cadence, get_visible_meeting, meetings_query
+from app.principal import Principal
 from app.web import page, today_local
 
 

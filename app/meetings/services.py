@@ -10,9 +10,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.access import Principal, visible_series
+from app.access import visible_series
 from app.db import utcnow
 from app.meetings.models import AgendaItem, Meeting, MeetingSeries, MeetingStatus
+from app.principal import Principal
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 WEEKDAYS = ["maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag"]
