@@ -20,8 +20,7 @@ from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
-from app.cases.models import Case
-from app.coordination.models import Pairing
+from app.cases.models import Case, Pairing
 from app.meetings.models import MeetingSeries
 from app.principal import Principal
 

@@ -21,10 +21,9 @@ from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.audit import AuditContext
 from app.cases.ingest import ingest
-from app.cases.models import Case, Notice, NoticeBatch, NoticeStatus
+from app.cases.models import Case, Notice, NoticeBatch, NoticeStatus, Pairing
 from app.cases.notices import parse_csv
 from app.coordination.appointments import sync_release_moments
-from app.coordination.models import Pairing
 from app.meetings.models import MeetingSeries, SeriesKind, SeriesMember, SeriesOrganisation
 from app.reference.models import Institution, Municipality, Organisation, OrganisationKind, Region
 from app.reference.services import (

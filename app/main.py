@@ -36,7 +36,7 @@ from app.auth import (
 )
 from app.cases import notice_routes
 from app.cases import routes as case_routes
-from app.collab import CollabServer
+from app.collab.server import CollabServer
 from app.coordination import (
     appointment_routes,
     calendar_feed,

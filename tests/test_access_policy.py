@@ -14,8 +14,7 @@ from app.access import visible_cases
 from app.accounts.models import User
 from app.accounts.services import principal_for_user
 from app.audit import AuditEvent
-from app.cases.models import Case
-from app.coordination.models import Pairing
+from app.cases.models import Case, Pairing
 from app.db import utcnow
 from app.meetings.models import Meeting, MeetingSeries, MeetingStatus
 from app.meetings.services import ensure_meetings

@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from pycrdt import Doc, Text
 from sqlalchemy import func, select, text
 
-from app.collab import PlanStore
+from app.collab.store import PlanStore
 from app.db import create_engine, session_factory
 from app.main import create_app
 from tests.conftest import (

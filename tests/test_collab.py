@@ -12,8 +12,8 @@ import pytest
 import websockets
 from sqlalchemy import func, select
 
-from app.collab import PlanStore
-from app.coordination.models import PlanUpdate
+from app.collab.models import PlanUpdate
+from app.collab.store import PlanStore
 from app.db import create_engine, session_factory
 from tests.collab_helpers import (
     copy_db,

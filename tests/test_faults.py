@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from app.cli import migrate
-from app.collab import PlanStore
+from app.collab.store import PlanStore
 from app.db import create_engine, session_factory
 from tests.collab_helpers import (
     chair_step_heard,

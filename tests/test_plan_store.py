@@ -10,8 +10,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cases.models import Case
-from app.collab import CollabServer, PlanStore
-from app.coordination.models import PlanSnapshot, PlanUpdate
+from app.collab.models import PlanSnapshot, PlanUpdate
+from app.collab.server import CollabServer
+from app.collab.store import PlanStore
 
 SECTIONS = ["doel", "onderdak"]
 

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts.models import User
 from app.audit import AuditEvent
-from app.cases.models import Case, LeefgebiedStatus
-from app.coordination.models import ActionItem, ActionUpdate, Pairing, PlanUpdate, PlanVersion
+from app.cases.models import Case, LeefgebiedStatus, Pairing
+from app.collab.models import PlanUpdate
+from app.coordination.models import ActionItem, ActionUpdate, PlanVersion
 from app.db import utcnow
 from app.mail import OutboundMessage
 from app.meetings.agenda import build_agenda

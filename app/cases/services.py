@@ -13,8 +13,7 @@ from sqlalchemy.orm import selectinload
 from app.access import visible_cases
 from app.accounts.models import Role
 from app.cases.bsn import normalise_bsn
-from app.cases.models import Case, CaseStatus, DetentionPeriod, Person
-from app.coordination.models import Pairing
+from app.cases.models import Case, CaseStatus, DetentionPeriod, Pairing, Person
 from app.principal import Principal
 
 PAGE_SIZE = 50

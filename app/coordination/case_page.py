@@ -16,7 +16,7 @@ from app.accounts.models import User
 from app.auth import NotFoundError
 from app.cases import leefgebieden, services
 from app.cases.bsn import mask_bsn
-from app.cases.models import Case, Notice, NoticeStatus
+from app.cases.models import Case, Notice, NoticeStatus, Pairing
 from app.cases.schemas import (
     ActionOut,
     CaseDetail,
@@ -27,7 +27,6 @@ from app.cases.schemas import (
     PersonOut,
 )
 from app.coordination import actions as action_service
-from app.coordination.models import Pairing
 from app.coordination.panel import coordination_context
 from app.deps import DB, Audit, CurrentUser
 from app.meetings.services import agenda_history

@@ -1,5 +1,5 @@
-"""Coordination: pairing of casemanagers, the plan van aanpak (updates, snapshots, versions), actions,
-and the moments of a case (follow-ups, trajectgesprekken, the release at the gate, handovers)."""
+"""Coordination: the plan van aanpak's adopted versions and tickets, actions, and the appointments of a
+case (follow-ups, trajectgesprekken, the release at the gate, handovers)."""
 
 from __future__ import annotations
 
@@ -7,73 +7,12 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String
+from sqlalchemy import JSON, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
 from app.db import Base, utcnow
 from app.reference.models import Organisation
-
-
-class Pairing(Base):
-    """Who carries a case: internal and external casemanager, and in DTB series the coordinator.
-
-    A new pairing ends the previous one (ended_at), so the history stays readable; being named in
-    the current pairing grants access to the case (app/access.py).
-    """
-
-    __tablename__ = "pairings"
-    __table_args__ = (Index("ix_pairings_case_current", "case_id", "ended_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
-    internal_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    internal_contact: Mapped[str] = mapped_column(String(300), default="")
-    external_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    coordinator_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
-    confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    meeting_id: Mapped[int | None] = mapped_column(default=None)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-    ended_at: Mapped[dt.datetime | None] = mapped_column(default=None)
-
-    internal_user: Mapped[User | None] = relationship(
-        foreign_keys=[internal_user_id], lazy="joined"
-    )
-    external_user: Mapped[User | None] = relationship(
-        foreign_keys=[external_user_id], lazy="joined"
-    )
-    coordinator_user: Mapped[User | None] = relationship(
-        foreign_keys=[coordinator_user_id], lazy="joined"
-    )
-
-
-class PlanUpdate(Base):
-    """One Yjs update of a case's plan van aanpak, appended before it is broadcast (app/collab.py)."""
-
-    __tablename__ = "plan_updates"
-    __table_args__ = (
-        Index("ix_plan_updates_case_id_id", "case_id", "id"),
-        {"sqlite_autoincrement": True},
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"))
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
-
-
-class PlanSnapshot(Base):
-    """The plan squashed into one update up to `upto_id`, plus its text per section for reading."""
-
-    __tablename__ = "plan_snapshots"
-
-    case_id: Mapped[int] = mapped_column(
-        ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True
-    )
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-    upto_id: Mapped[int] = mapped_column(default=0)
-    texts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class PlanVersion(Base):

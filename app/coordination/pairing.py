@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import mail
 from app.accounts.models import Role, User, UserRole
-from app.cases.models import Case, LeefgebiedStatus
-from app.coordination.models import Pairing
+from app.cases.models import Case, LeefgebiedStatus, Pairing
 from app.db import utcnow
 from app.meetings.models import MeetingSeries, SeriesMember
 from app.reference.models import KIND_LEEFGEBIEDEN, Organisation, OrganisationKind

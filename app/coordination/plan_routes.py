@@ -15,7 +15,7 @@ from app.access import get_visible_case, may_edit_case
 from app.accounts import services as accounts
 from app.audit import AuditContext
 from app.auth import NotFoundError, client_ip, resolve_principal
-from app.collab import CollabServer
+from app.collab.server import CollabServer
 from app.coordination import plans
 from app.coordination.case_page import case_or_404
 from app.coordination.models import PlanVersion
@@ -166,16 +166,8 @@ async def plan_print(
     history = await plans.versions(db, case.id)
     chosen: PlanVersion | None = next((v for v in history if str(v.id) == versie), None)
     server: CollabServer = request.app.state.collab
-    sections = plans.sections_of(case)
-    room = server.rooms.get(case.id)
     texts = (
-        chosen.texts
-        if chosen
-        else (
-            room.texts()
-            if room is not None and room.ready.is_set()
-            else await server.store.texts(case.id, sections, db)
-        )
+        chosen.texts if chosen else await server.plan_texts(case.id, plans.sections_of(case), db)
     )
     meetings = (
         {

@@ -10,7 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.services import sha256
 from app.cases.models import Case
-from app.collab import section_keys
 from app.coordination.models import PlanTicket, PlanVersion
 from app.db import utcnow
 
@@ -18,7 +17,8 @@ TICKET_SECONDS = 60
 
 
 def sections_of(case: Case) -> list[str]:
-    return section_keys(case.region.leefgebied_keys())
+    """The plan's sections: its goal first, then one per leefgebied of the case's region."""
+    return ["doel", *case.region.leefgebied_keys()]
 
 
 def section_labels(case: Case) -> list[tuple[str, str]]:

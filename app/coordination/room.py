@@ -19,7 +19,7 @@ from app import audit as audit_log
 from app.access import may_chair
 from app.auth import NotFoundError
 from app.cases.models import Case
-from app.collab import CollabServer
+from app.collab.server import CollabServer
 from app.coordination import appointments as appointment_service
 from app.coordination import pairing as pairing_service
 from app.coordination import plans
@@ -132,13 +132,7 @@ async def close_item(
             db, case, item.follow_up_on, user_id=principal.user_id, meeting_id=meeting.id
         )
         server: CollabServer = app.state.collab
-        sections = plans.sections_of(case)
-        room = server.rooms.get(case.id)
-        if room is not None and room.ready.is_set():
-            await room.flush()
-            texts = room.texts()
-        else:
-            texts = await server.store.texts(case.id, sections, db)
+        texts = await server.plan_texts(case.id, plans.sections_of(case), db, durable=True)
         await plans.record_version(
             db,
             case.id,

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import visible_cases
 from app.accounts.models import User
-from app.cases.models import Case, CaseStatus
+from app.cases.models import Case, CaseStatus, Pairing
 from app.coordination.appointments import RELEASE_CHECKLIST
 from app.coordination.models import (
     ActionItem,
@@ -24,7 +24,6 @@ from app.coordination.models import (
     Appointment,
     AppointmentParticipant,
     AppointmentStatus,
-    Pairing,
 )
 from app.deps import DB, CurrentUser
 from app.meetings.models import Meeting, MeetingStatus
