@@ -1,4 +1,5 @@
-"""The one access policy: who may see or change which case, meeting and series.
+"""The one access policy: who may see or change which case, meeting and series, and what an id a
+client sent may name.
 
 Rules (domain.md, "Privacy rules"; 001:L3655-3658, L2321-2324):
 - A coordinator sees the cases of the regions they coordinate (their organisation's region and
@@ -11,18 +12,24 @@ Rules (domain.md, "Privacy rules"; 001:L3655-3658, L2321-2324):
   this module refuses, so existence never leaks.
 
 `visible_cases()` is the same rule as an SQL condition: lists and single lookups both go
-through it, so they can never disagree.
+through it, so they can never disagree. Every id that arrives from a client (path, form field,
+query) is looked up through a `get_…` function here; the request dependencies that hand objects to
+handlers (app/cases/deps.py, app/meetings/deps.py, app/coordination/deps.py) call nothing else.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.models import Role
 from app.cases.models import Case, Pairing
-from app.meetings.models import MeetingSeries
+from app.coordination.models import ActionItem, Appointment
+from app.meetings.models import Meeting, MeetingSeries
 from app.principal import Principal
+from app.reference.models import Organisation
 
 WORKING_ROLES = frozenset(
     {Role.COORDINATOR, Role.CASEMANAGER_PI, Role.CASEMANAGER_EXTERN, Role.NETWERKPARTNER}
@@ -63,6 +70,18 @@ async def get_visible_case(session: AsyncSession, p: Principal, case_id: int) ->
     return (
         await session.scalars(select(Case).where(Case.id == case_id, visible_cases(p)))
     ).one_or_none()
+
+
+async def visible_case_ids(
+    session: AsyncSession, p: Principal, case_ids: Iterable[int]
+) -> set[int]:
+    """Which of these cases the principal may see, in one query (agendas, minutes, results)."""
+    wanted = sorted(set(case_ids))
+    if not wanted:
+        return set()
+    return set(
+        (await session.scalars(select(Case.id).where(Case.id.in_(wanted), visible_cases(p)))).all()
+    )
 
 
 def may_edit_case(p: Principal) -> bool:
@@ -107,6 +126,63 @@ def may_chair(p: Principal, series: MeetingSeries) -> bool:
     return series.chair_id == p.user_id or series.region_id in p.coordinator_region_ids
 
 
+async def get_visible_meeting(
+    session: AsyncSession, p: Principal, meeting_id: int
+) -> Meeting | None:
+    """The meeting if it belongs to a series this principal may see, else None (404)."""
+    return (
+        (
+            await session.scalars(
+                select(Meeting)
+                .join(MeetingSeries, MeetingSeries.id == Meeting.series_id)
+                .where(Meeting.id == meeting_id, visible_series(p))
+            )
+        )
+        .unique()
+        .one_or_none()
+    )
+
+
+def handles(meeting: Meeting, case: Case) -> bool:
+    """A meeting discusses the cases of its series' region, and only those."""
+    return meeting.series.region_id == case.region_id
+
+
+async def get_case_meeting(
+    session: AsyncSession, p: Principal, case: Case, meeting_id: int
+) -> Meeting | None:
+    """A meeting named beside a case (the room a case fragment is shown in): one the principal may
+    see and one that handles the case, else None (404). Its chair manages the case there, so a
+    meeting of another region must never stand in for one of the case's own."""
+    meeting = await get_visible_meeting(session, p, meeting_id)
+    return meeting if meeting is not None and handles(meeting, case) else None
+
+
+# ---------------------------------------------------------------- what hangs off a case
+
+
+async def get_visible_action(
+    session: AsyncSession, p: Principal, action_id: int
+) -> tuple[ActionItem, Case] | None:
+    """An action item with its case, if the principal may see that case, else None (404)."""
+    action = await session.get(ActionItem, action_id)
+    if action is None:
+        return None
+    case = await get_visible_case(session, p, action.case_id)
+    return (action, case) if case is not None else None
+
+
+async def get_case_appointment(
+    session: AsyncSession, case: Case, appointment_id: int
+) -> Appointment | None:
+    """An appointment of a case the caller already may see; None for any other id (404)."""
+    appointment = await session.get(Appointment, appointment_id)
+    return appointment if appointment is not None and appointment.case_id == case.id else None
+
+
+# ---------------------------------------------------------------- administration
+
+
 def may_administer_region(p: Principal, region_id: int | None) -> bool:
     regions = p.admin_region_ids
     if regions is None:
@@ -121,3 +197,11 @@ def may_submit_notices(p: Principal) -> bool:
 
 def may_administer(p: Principal) -> bool:
     return Role.BEHEERDER in p.roles and not p.is_api_key
+
+
+def may_administer_organisation(p: Principal, organisation: Organisation) -> bool:
+    """A beheerder manages the organisations of their region and those of no region (national
+    partners such as the Reclassering); a beheerder without a region manages all."""
+    return may_administer(p) and (
+        organisation.region_id is None or may_administer_region(p, organisation.region_id)
+    )

@@ -23,7 +23,7 @@ from app.audit import AuditContext
 from app.cases.ingest import ingest
 from app.cases.models import Case, Notice, NoticeBatch, NoticeStatus, Pairing
 from app.cases.notices import parse_csv
-from app.coordination.appointments import sync_release_moments
+from app.coordination.release import sync_release_appointments
 from app.meetings.models import MeetingSeries, SeriesKind, SeriesMember, SeriesOrganisation
 from app.reference.models import Institution, Municipality, Organisation, OrganisationKind, Region
 from app.reference.services import (
@@ -537,7 +537,7 @@ async def _demo_cases(
     result = await ingest(
         session, ctx, source_key=batch.source_key, batch_id=batch.id, records=records, today=today
     )
-    await sync_release_moments(session, result.changed_case_ids(), today=today)
+    await sync_release_appointments(session, result.changed_case_ids(), today=today)
     batch.status = "processed"
     batch.processed_at = dt.datetime.now(dt.UTC)
     batch.accepted = result.count(NoticeStatus.ACCEPTED)

@@ -52,7 +52,7 @@ def periodic_jobs() -> list[Periodic]:
     from app.coordination.jobs import (
         send_invitations_job,
         send_reminders_job,
-        sync_release_moments_job,
+        sync_release_appointments_job,
     )
     from app.mail import deliver_mail_job
     from app.meetings.jobs import build_agendas_job, ensure_meetings_job
@@ -63,7 +63,7 @@ def periodic_jobs() -> list[Periodic]:
         Periodic("deliver_mail", deliver_mail_job, dt.timedelta(seconds=15)),
         Periodic("send_invitations", send_invitations_job, dt.timedelta(minutes=5), at_start=True),
         Periodic("send_reminders", send_reminders_job, dt.timedelta(minutes=15), at_start=True),
-        Periodic("sync_release_moments", sync_release_moments_job, dt.timedelta(hours=1)),
+        Periodic("sync_release_appointments", sync_release_appointments_job, dt.timedelta(hours=1)),
         Periodic("expire_previews", expire_previews_job, dt.timedelta(hours=1)),
         Periodic("prune_login_attempts", prune_login_attempts_job, dt.timedelta(hours=1)),
     ]

@@ -23,9 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import health, pages
 from app.accounts import routes as account_routes
-from app.admin import notices as admin_notices
 from app.admin import routes as admin_routes
-from app.admin import series as admin_series
 from app.auth import (
     CSRF_COOKIE,
     CSRF_HEADER,
@@ -34,26 +32,18 @@ from app.auth import (
     provide_optional_principal,
     provide_principal,
 )
-from app.cases import notice_routes
+from app.cases import deps as case_deps
 from app.cases import routes as case_routes
 from app.collab.server import CollabServer
-from app.coordination import (
-    appointment_routes,
-    calendar_feed,
-    case_page,
-    closure,
-    plan_routes,
-    room,
-    work,
-)
+from app.coordination import deps as coordination_deps
 from app.coordination import routes as coordination_routes
-from app.coordination.appointments import sync_release_moments
 from app.coordination.live import announce_case
+from app.coordination.release import sync_release_appointments
 from app.db import create_engine, session_factory
 from app.errors import EXCEPTION_HANDLERS
 from app.jobs import InProcessRunner
 from app.logs import configure_logging
-from app.meetings import planning as meeting_planning
+from app.meetings import deps as meeting_deps
 from app.meetings import routes as meeting_routes
 from app.middleware import RequestContextMiddleware, upload_rate_limit
 from app.realtime import Presence, create_channels
@@ -133,7 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.on_case_change = on_case_change
 
         async def after_notices(session: AsyncSession, case_ids: list[int]) -> None:
-            await sync_release_moments(session, case_ids)
+            await sync_release_appointments(session, case_ids)
 
         app.state.after_notices = after_notices
         runner = None
@@ -160,21 +150,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
         *health.ROUTES,
         *pages.ROUTES,
         *account_routes.ROUTES,
-        *case_routes.ROUTES,
-        *notice_routes.ROUTES,
-        *case_page.ROUTES,
-        *meeting_routes.ROUTES,
-        *meeting_planning.ROUTES,
-        *room.ROUTES,
-        *plan_routes.ROUTES,
-        *coordination_routes.ROUTES,
-        *appointment_routes.ROUTES,
-        *calendar_feed.ROUTES,
-        *work.ROUTES,
-        *closure.ROUTES,
-        *admin_routes.ROUTES,
-        *admin_notices.ROUTES,
-        *admin_series.ROUTES,
+        case_routes.ROUTER,
+        meeting_routes.ROUTER,
+        coordination_routes.ROUTER,
+        admin_routes.ROUTER,
         create_static_files_router(
             path="/static",
             directories=[ROOT / "static"],
@@ -193,6 +172,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             "principal": Provide(provide_principal),
             "maybe_principal": Provide(provide_optional_principal),
             "audit": Provide(provide_audit),
+            # the objects a request names by id, each through the access policy
+            **case_deps.DEPENDENCIES,
+            **meeting_deps.DEPENDENCIES,
+            **coordination_deps.DEPENDENCIES,
         },
         template_config=TemplateConfig(
             engine=JinjaTemplateEngine.from_environment(create_environment(assets))

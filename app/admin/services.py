@@ -1,39 +1,19 @@
-"""Rules behind the beheer pages: scoping to the beheerder's region, audit queries and CSV."""
+"""Rules and queries behind the beheer pages: what a beheerder manages (their region's users,
+organisations, series and API keys; all of them for a beheerder without a region), and the
+memberships of users in series."""
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-from dataclasses import dataclass
-
-from sqlalchemy import ColumnElement, Select, or_, select, true
+from sqlalchemy import ColumnElement, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from app.accounts.models import User
-from app.audit import AuditEvent
-from app.cases.bsn import normalise_bsn
-from app.cases.models import Case, Person
-from app.meetings.models import MeetingSeries, SeriesMember
+from app.access import may_administer_organisation
+from app.accounts.models import ApiToken, User
+from app.cases.models import Notice
+from app.meetings.models import MeetingSeries, SeriesMember, SeriesOrganisation
 from app.principal import Principal
 from app.reference.models import Organisation
-from app.web import AMSTERDAM, fmt_datetime
-
-AUDIT_PAGE_SIZE = 100
-
-ACTION_LABELS: dict[str, str] = {
-    "case.viewed": "Casus bekeken",
-    "cases.searched": "Gezocht in casussen",
-    "case.created": "Casus aangemaakt",
-    "case.updated": "Casus gewijzigd",
-    "user.created": "Gebruiker aangemaakt",
-    "user.updated": "Gebruiker gewijzigd",
-    "user.deactivated": "Gebruiker geblokkeerd",
-    "api_key.created": "API-sleutel aangemaakt",
-    "api_key.revoked": "API-sleutel ingetrokken",
-    "audit.searched": "Audittrail doorzocht",
-    "audit.exported": "Audittrail geëxporteerd",
-}
 
 
 def users_in_scope(p: Principal) -> ColumnElement[bool]:
@@ -50,98 +30,174 @@ def users_in_scope(p: Principal) -> ColumnElement[bool]:
     return or_(User.organisation_id.in_(in_region_orgs), User.id.in_(in_region_series))
 
 
+def notices_in_scope(p: Principal) -> ColumnElement[bool]:
+    """A regional beheerder handles the notices of their region and those no region claims."""
+    scope = p.admin_region_ids
+    if scope is None:
+        return true()
+    return or_(Notice.region_id.in_(sorted(scope)), Notice.region_id.is_(None))
+
+
 def series_in_scope(p: Principal) -> ColumnElement[bool]:
     regions = p.admin_region_ids
     return true() if regions is None else MeetingSeries.region_id.in_(sorted(regions))
 
 
-@dataclass(frozen=True)
-class AuditFilters:
-    """Filters of the audit page: a person (BSN or case reference), a user, a period, an action."""
-
-    person: str = ""
-    user_id: int | None = None
-    date_from: dt.date | None = None
-    date_to: dt.date | None = None
-    action: str = ""
-    page: int = 1
+# ---------------------------------------------------------------- users
 
 
-async def audit_query(session: AsyncSession, p: Principal, f: AuditFilters) -> Select[AuditEvent]:
-    stmt = select(AuditEvent)
-    regions = p.admin_region_ids
-    if regions is not None:
-        scoped_users = select(User.id).where(users_in_scope(p))
-        stmt = stmt.where(
-            or_(AuditEvent.region_id.in_(sorted(regions)), AuditEvent.user_id.in_(scoped_users))
-        )
-    if f.person.strip():
-        term = f.person.strip()
-        digits = normalise_bsn(term)
-        if digits.isdigit() and len(digits) == 9:
-            person_ids = select(Person.id).where(Person.bsn == digits)
-            stmt = stmt.where(AuditEvent.person_id.in_(person_ids))
-        else:
-            case_person = select(Case.person_id).where(Case.reference == term.upper())
-            stmt = stmt.where(
-                or_(
-                    AuditEvent.case_reference == term.upper(), AuditEvent.person_id.in_(case_person)
+async def users(session: AsyncSession, p: Principal, q: str = "") -> list[User]:
+    """The users this beheerder manages, by name; `q` narrows to a name or e-mail address."""
+    stmt = select(User).where(users_in_scope(p)).order_by(User.name)
+    if q.strip():
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(func.lower(User.name).like(like) | func.lower(User.email).like(like))
+    return list((await session.scalars(stmt)).unique().all())
+
+
+async def user_in_scope(session: AsyncSession, p: Principal, user_id: int) -> User | None:
+    return (
+        (await session.scalars(select(User).where(User.id == user_id, users_in_scope(p))))
+        .unique()
+        .one_or_none()
+    )
+
+
+async def email_taken(session: AsyncSession, email: str) -> bool:
+    return bool(await session.scalar(select(User.id).where(User.email == email)))
+
+
+async def memberships(session: AsyncSession, user_id: int) -> set[int]:
+    """The series a user takes part in."""
+    return set(
+        (
+            await session.scalars(
+                select(SeriesMember.series_id).where(SeriesMember.user_id == user_id)
+            )
+        ).all()
+    )
+
+
+async def set_memberships(
+    session: AsyncSession, user_id: int, wanted: set[int], manageable: set[int]
+) -> None:
+    """Make the user's memberships of the `manageable` series exactly `wanted` (others stay)."""
+    current = await memberships(session, user_id)
+    wanted = wanted & manageable
+    for series_id in (current & manageable) - wanted:
+        member = (
+            await session.scalars(
+                select(SeriesMember).where(
+                    SeriesMember.series_id == series_id, SeriesMember.user_id == user_id
                 )
             )
-    if f.user_id:
-        stmt = stmt.where(AuditEvent.user_id == f.user_id)
-    if f.date_from:
-        start = dt.datetime.combine(f.date_from, dt.time.min, tzinfo=AMSTERDAM)
-        stmt = stmt.where(AuditEvent.at >= start)
-    if f.date_to:
-        end = dt.datetime.combine(f.date_to + dt.timedelta(days=1), dt.time.min, tzinfo=AMSTERDAM)
-        stmt = stmt.where(AuditEvent.at < end)
-    if f.action:
-        stmt = stmt.where(AuditEvent.action == f.action)
-    return stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        ).one()
+        await session.delete(member)
+    for series_id in wanted - current:
+        session.add(SeriesMember(series_id=series_id, user_id=user_id))
 
 
-CSV_HEADER = [
-    "tijdstip",
-    "gebruiker_id",
-    "door",
-    "handeling",
-    "casus",
-    "object",
-    "velden",
-    "kanaal",
-    "ip-adres",
-    "verzoek-id",
-]
+# ---------------------------------------------------------------- organisations and series
 
 
-def audit_csv(events: list[AuditEvent]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(CSV_HEADER)
-    for e in events:
-        writer.writerow(
-            [
-                fmt_datetime(e.at, "yyyy-MM-dd HH:mm:ss"),
-                e.user_id or "",
-                _csv_safe(e.actor),
-                e.action,
-                e.case_reference,
-                f"{e.object_type}:{e.object_id}" if e.object_type else "",
-                ",".join(e.fields or []),
-                e.channel,
-                e.ip,
-                e.request_id,
-            ]
+async def organisations(session: AsyncSession, p: Principal) -> list[Organisation]:
+    """Active organisations this beheerder manages (theirs by region, and the national ones)."""
+    rows = (
+        await session.scalars(
+            select(Organisation).where(Organisation.active.is_(True)).order_by(Organisation.name)
         )
-    return "\ufeff" + buffer.getvalue()
+    ).unique()
+    return [o for o in rows if may_administer_organisation(p, o)]
 
 
-def _csv_safe(value: str) -> str:
-    """Neutralise spreadsheet formulas (CSV injection) in free text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+async def all_organisations(session: AsyncSession) -> list[Organisation]:
+    return list((await session.scalars(select(Organisation).order_by(Organisation.name))).unique())
 
 
-async def organisations_for(session: AsyncSession, p: Principal) -> list[Organisation]:
-    stmt = select(Organisation).order_by(Organisation.name)
-    return list((await session.scalars(stmt)).all())
+async def organisation_named(session: AsyncSession, name: str) -> bool:
+    return bool(await session.scalar(select(Organisation.id).where(Organisation.name == name)))
+
+
+async def series(session: AsyncSession, p: Principal) -> list[MeetingSeries]:
+    """The series this beheerder manages, by name."""
+    return list(
+        (
+            await session.scalars(
+                select(MeetingSeries).where(series_in_scope(p)).order_by(MeetingSeries.name)
+            )
+        )
+        .unique()
+        .all()
+    )
+
+
+async def series_in_scope_by_id(
+    session: AsyncSession, p: Principal, series_id: int
+) -> MeetingSeries | None:
+    return (
+        (
+            await session.scalars(
+                select(MeetingSeries).where(MeetingSeries.id == series_id, series_in_scope(p))
+            )
+        )
+        .unique()
+        .one_or_none()
+    )
+
+
+async def series_counts(session: AsyncSession) -> tuple[dict[int, int], dict[int, int]]:
+    """Members and partner organisations per series."""
+    members = dict(
+        (
+            await session.execute(
+                select(SeriesMember.series_id, func.count()).group_by(SeriesMember.series_id)
+            )
+        ).all()
+    )
+    organisations = dict(
+        (
+            await session.execute(
+                select(SeriesOrganisation.series_id, func.count()).group_by(
+                    SeriesOrganisation.series_id
+                )
+            )
+        ).all()
+    )
+    return members, organisations
+
+
+# ---------------------------------------------------------------- API keys
+
+
+async def api_keys(session: AsyncSession, p: Principal) -> list[ApiToken]:
+    """The organisations' API keys this beheerder manages, newest first."""
+    keys = (
+        await session.scalars(
+            select(ApiToken)
+            .where(ApiToken.organisation_id.is_not(None))
+            .options(selectinload(ApiToken.organisation))
+            .order_by(ApiToken.created_at.desc())
+        )
+    ).unique()
+    return [k for k in keys if k.organisation and may_administer_organisation(p, k.organisation)]
+
+
+async def api_key_in_scope(session: AsyncSession, p: Principal, key_id: int) -> ApiToken | None:
+    """An organisation's API key this beheerder manages; None for any other id (a user's token
+    too)."""
+    key = await session.get(ApiToken, key_id, options=[selectinload(ApiToken.organisation)])
+    if key is None or key.organisation is None:
+        return None
+    return key if may_administer_organisation(p, key.organisation) else None
+
+
+async def counts(session: AsyncSession, p: Principal) -> dict[str, int]:
+    """What the beheer start page counts: users, active API keys and series managed."""
+    users_count = await session.scalar(
+        select(func.count()).select_from(User).where(users_in_scope(p))
+    )
+    series_count = await session.scalar(
+        select(func.count()).select_from(MeetingSeries).where(series_in_scope(p))
+    )
+    active_keys = [k for k in await api_keys(session, p) if k.revoked_at is None]
+    return {"users": users_count or 0, "keys": len(active_keys), "series": series_count or 0}

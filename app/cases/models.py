@@ -325,3 +325,10 @@ class Pairing(Base):
     coordinator_user: Mapped[User | None] = relationship(
         foreign_keys=[coordinator_user_id], lazy="joined"
     )
+
+    @property
+    def user_ids(self) -> set[int]:
+        """The users named in this pairing."""
+        return {
+            u for u in (self.internal_user_id, self.external_user_id, self.coordinator_user_id) if u
+        }

@@ -1,5 +1,6 @@
-"""Each user's personal calendar feed (contract section 5): the meetings they take part in, the
-moments they are on and the due dates of their actions, as `CalendarEntry`s without personal data.
+"""Each user's personal calendar feed (docs/interfaces.md, "Calendars"): the meetings they take part
+in, the appointments they are on and the due dates of their actions, as `CalendarEntry`s without
+personal data.
 
 A summary names the kind and the case reference (`Opvang aan de poort – FRL-2026-0007`), never the
 person, the action's text or anything about care; the description is a link back into the app,
@@ -9,17 +10,12 @@ where the access policy decides again.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from litestar import Request, Response, get
-from litestar.params import FromPath
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
 from app.access import visible_cases
-from app.accounts import services as accounts
-from app.auth import NotFoundError
 from app.cases.models import Case
 from app.coordination.models import (
     ActionItem,
@@ -29,16 +25,11 @@ from app.coordination.models import (
     AppointmentParticipant,
     AppointmentStatus,
 )
-from app.db import utcnow
-from app.deps import DB
-from app.logs import get_logger
-from app.meetings.calendar import CalendarEntry, feed, uid
+from app.meetings.calendar import CalendarEntry, uid
 from app.meetings.models import Meeting, MeetingSeries, MeetingStatus
 from app.principal import Principal
-from app.settings import Settings
 from app.web import AMSTERDAM
 
-log = get_logger("app.calendar")
 PAST = dt.timedelta(days=92)
 AHEAD = dt.timedelta(days=400)
 
@@ -180,32 +171,3 @@ async def entries_for(
     ).unique()
     entries += [action_entry(a, ref, base_url) for a, ref in actions]
     return entries
-
-
-@get("/calendar/{secret:str}", include_in_schema=False, opt={"public": True})
-async def calendar_feed(
-    request: Request[Any, Any, Any], db: DB, secret: FromPath[str]
-) -> Response[bytes]:
-    """The personal feed behind the secret URL shown on the profile page (revocable there)."""
-    settings: Settings = request.app.state.settings
-    value = secret.removesuffix(".ics")
-    if len(value) > 64 or not secret.endswith(".ics"):
-        raise NotFoundError()
-    user = await accounts.user_by_calendar_secret(db, value)
-    if user is None or (user.is_demo and not settings.demo_allowed):
-        raise NotFoundError()
-    principal = await accounts.principal_for_user(db, user)
-    now = utcnow()
-    body = feed(await entries_for(db, principal, settings.base_url, now), "Ketentafel", now)
-    log.info("calendar.served", user_id=user.id, bytes=len(body))
-    return Response(
-        body,
-        media_type="text/calendar",
-        headers={
-            "Content-Disposition": 'inline; filename="ketentafel.ics"',
-            "Cache-Control": "private, max-age=300",
-        },
-    )
-
-
-ROUTES = [calendar_feed]

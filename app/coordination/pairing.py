@@ -8,7 +8,6 @@ the casemanager was involved with the same person before; the organisation is th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +16,7 @@ from app import mail
 from app.accounts.models import Role, User, UserRole
 from app.cases.models import Case, LeefgebiedStatus, Pairing
 from app.db import utcnow
-from app.meetings.models import MeetingSeries, SeriesMember
+from app.meetings.services import region_participants
 from app.reference.models import KIND_LEEFGEBIEDEN, Organisation, OrganisationKind
 from app.settings import Settings
 
@@ -33,15 +32,6 @@ class Suggestion:
     score: float
     caseload: int
     reasons: list[str]
-
-
-def _region_members(region_id: int) -> Any:
-    """Ids of the users taking part in one of the region's series."""
-    return (
-        select(SeriesMember.user_id)
-        .join(MeetingSeries, MeetingSeries.id == SeriesMember.series_id)
-        .where(MeetingSeries.region_id == region_id)
-    )
 
 
 async def caseloads(session: AsyncSession, user_ids: list[int]) -> dict[int, int]:
@@ -70,7 +60,7 @@ async def suggestions(session: AsyncSession, case: Case, limit: int = 5) -> list
                     User.id.in_(
                         select(UserRole.user_id).where(UserRole.role == Role.CASEMANAGER_EXTERN)
                     ),
-                    User.id.in_(_region_members(case.region_id)),
+                    User.id.in_(region_participants(case.region_id)),
                 )
             )
         )
@@ -166,13 +156,26 @@ async def coordinator_candidates(session: AsyncSession, case: Case) -> list[User
         (
             await session.scalars(
                 select(User)
-                .where(User.active.is_(True), User.id.in_(_region_members(case.region_id)))
+                .where(User.active.is_(True), User.id.in_(region_participants(case.region_id)))
                 .order_by(User.name)
             )
         )
         .unique()
         .all()
     )
+
+
+def chosen_user(
+    data: dict[str, str], key: str, candidates: set[int], keep: int | None
+) -> int | None:
+    """The user picked in one field of the pairing form: the current one when the field is empty,
+    nobody for `geen`, one of the candidates otherwise; any other id keeps the current one."""
+    value = data.get(key, "")
+    if value == "":
+        return keep
+    if value == "geen":
+        return None
+    return int(value) if value.isdigit() and int(value) in candidates else keep
 
 
 async def confirm(

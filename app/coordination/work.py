@@ -1,6 +1,6 @@
-"""Mijn werk: one page with what is on a user's plate — their open actions (overdue first, with
-filters and inline changes), their cases, their coming moments and meetings; for a coordinator also
-the region's overdue actions per organisation and the cases whose coordination window has ended."""
+"""Mijn werk, the queries: what is on a user's plate — their open actions (overdue first, with
+filters), their cases, their coming appointments and meetings; for a coordinator also the region's
+overdue actions per organisation and the cases whose coordination window has ended."""
 
 from __future__ import annotations
 
@@ -8,16 +8,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, get
-from litestar.params import FromQuery
-from litestar.response import Template
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import visible_cases
 from app.accounts.models import User
 from app.cases.models import Case, CaseStatus, Pairing
-from app.coordination.appointments import RELEASE_CHECKLIST
 from app.coordination.models import (
     ActionItem,
     ActionStatus,
@@ -25,11 +21,9 @@ from app.coordination.models import (
     AppointmentParticipant,
     AppointmentStatus,
 )
-from app.deps import DB, CurrentUser
 from app.meetings.models import Meeting, MeetingStatus
 from app.principal import Principal
 from app.reference.models import Organisation
-from app.web import AMSTERDAM, page, today_local
 
 OPEN = (ActionStatus.OPEN, ActionStatus.IN_PROGRESS)
 TERMS = [
@@ -122,7 +116,7 @@ async def my_cases(session: AsyncSession, p: Principal) -> list[tuple[Case, Pair
     return [(c, pr, int(n or 0)) for c, pr, n in rows.unique().all()]
 
 
-async def my_moments(
+async def my_appointments(
     session: AsyncSession, p: Principal, now: dt.datetime, days: int = 42
 ) -> list[tuple[Appointment, Case]]:
     rows = await session.execute(
@@ -232,61 +226,11 @@ async def closures_due(session: AsyncSession, p: Principal, today: dt.date) -> l
     )
 
 
-def _filters(zaak: str, leefgebied: str, termijn: str, status: str) -> Filters:
+def filters_of(zaak: str, leefgebied: str, termijn: str, status: str) -> Filters:
+    """The filters as the user gave them in the query string; anything unknown is dropped."""
     return Filters(
         case_id=int(zaak) if zaak.isdigit() else None,
         leefgebied=leefgebied[:40],
         term=termijn if termijn in {k for k, _ in TERMS} else "",
         status=status if status in {k for k, _ in STATUSES} else "open",
     )
-
-
-@get("/mijn-werk", include_in_schema=False)
-async def my_work(
-    request: Request[Any, Any, Any],
-    db: DB,
-    principal: CurrentUser,
-    zaak: FromQuery[str] = "",
-    leefgebied: FromQuery[str] = "",
-    termijn: FromQuery[str] = "",
-    status: FromQuery[str] = "open",
-) -> Template:
-    today = today_local()
-    now = dt.datetime.now(AMSTERDAM)
-    filters = _filters(zaak, leefgebied, termijn, status)
-    actions = await my_actions(db, principal, filters, today)
-    all_open = (
-        await my_actions(db, principal, Filters(None, "", "", "open"), today)
-        if filters != Filters(None, "", "", "open")
-        else actions
-    )
-    leefgebieden: dict[str, str] = {}
-    cases_with_actions: dict[int, str] = {}
-    for action, c in all_open:
-        leefgebieden.setdefault(action.leefgebied, c.region.leefgebied_label(action.leefgebied))
-        cases_with_actions[c.id] = c.reference
-    template = "work/_actions.html" if request.headers.get("hx-request") else "work/my_work.html"
-    return page(
-        request,
-        template,
-        principal=principal,
-        title="Mijn werk",
-        active="mijn-werk",
-        actions=actions,
-        overdue=sum(1 for a, _ in all_open if a.due_on and a.due_on < today),
-        filters=filters,
-        terms=TERMS,
-        statuses=STATUSES,
-        leefgebied_options=sorted(leefgebieden.items(), key=lambda kv: kv[1]),
-        case_options=sorted(cases_with_actions.items(), key=lambda kv: kv[1]),
-        cases=await my_cases(db, principal),
-        moments=await my_moments(db, principal, now),
-        meetings=await my_meetings(db, principal, now),
-        organisations_overdue=await overdue_by_organisation(db, principal, today),
-        closures=await closures_due(db, principal, today),
-        today_date=today,
-        checklist_size=len(RELEASE_CHECKLIST),
-    )
-
-
-ROUTES = [my_work]

@@ -7,19 +7,12 @@ import datetime as dt
 from typing import Any
 from urllib.parse import urlparse
 
-from litestar import Request, post
-from litestar.params import FromPath, URLEncodedBody
-from litestar.response import Redirect, Template
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import audit as audit_log
-from app.deps import DB, Audit, CurrentUser
 from app.meetings.models import Meeting, MeetingStatus
-from app.meetings.routes import _meeting_or_404, _require_chair, agenda_context
-from app.meetings.services import AMSTERDAM, describe_cadence
-from app.web import page
+from app.meetings.services import AMSTERDAM
 
-FormData = URLEncodedBody[dict[str, str]]
 OPEN = (MeetingStatus.PLANNED, MeetingStatus.PUBLISHED)
 
 
@@ -59,109 +52,35 @@ def parse(data: dict[str, str], meeting: Meeting) -> tuple[dict[str, Any], dict[
     return values, errors
 
 
-async def _detail(
-    request: Request[Any, Any, Any],
-    db: DB,
-    principal: Any,
-    meeting: Meeting,
-    *,
-    errors: dict[str, str] | None = None,
-    form: dict[str, str] | None = None,
-    message: str = "",
-    status_code: int = 200,
-) -> Template:
-    context = await agenda_context(db, principal, meeting)
-    return page(
-        request,
-        "meetings/detail.html",
-        principal=principal,
-        active="overleggen",
-        title=meeting.series.name,
-        cadence=describe_cadence(meeting.series),
-        planning_errors=errors or {},
-        planning_form=form or {},
-        planning_message=message,
-        status_code=status_code,
-        **context,
-    )
-
-
-@post("/overleggen/{meeting_id:int}/planning", include_in_schema=False)
-async def replan(
-    request: Request[Any, Any, Any],
-    db: DB,
-    principal: CurrentUser,
-    audit: Audit,
-    meeting_id: FromPath[int],
-    data: FormData,
-) -> Template | Redirect:
-    meeting = await _meeting_or_404(db, principal, meeting_id)
-    _require_chair(principal, meeting)
-    if meeting.status not in OPEN:
-        return await _detail(
-            request,
-            db,
-            principal,
-            meeting,
-            errors={"date": "Dit overleg is al begonnen, afgerond of geannuleerd."},
-            form=dict(data),
-            status_code=409,
-        )
-    values, errors = parse(data, meeting)
-    if not errors and values["starts_at"] != meeting.starts_at:
-        taken = await db.scalar(
+async def slot_taken(session: AsyncSession, meeting: Meeting, starts_at: dt.datetime) -> bool:
+    """Whether another meeting of the same series starts at that moment."""
+    return bool(
+        await session.scalar(
             select(Meeting.id).where(
                 Meeting.series_id == meeting.series_id,
-                Meeting.starts_at == values["starts_at"],
+                Meeting.starts_at == starts_at,
                 Meeting.id != meeting.id,
             )
         )
-        if taken:
-            errors["date"] = "Op dat moment staat al een overleg van deze reeks."
-    if errors:
-        return await _detail(
-            request, db, principal, meeting, errors=errors, form=dict(data), status_code=400
-        )
+    )
+
+
+def replan(meeting: Meeting, values: dict[str, Any]) -> list[str]:
+    """Apply new values; returns the fields that changed (none: nothing happens)."""
     changed = [k for k, v in values.items() if getattr(meeting, k) != v]
     if changed:
         if meeting.slot_at is None and "starts_at" in changed:
-            meeting.slot_at = meeting.starts_at
+            meeting.slot_at = meeting.starts_at  # the cadence's slot it was planned in
         for key in changed:
             setattr(meeting, key, values[key])
         meeting.sequence += 1
-        audit_log.record(
-            db,
-            audit,
-            "meeting.replanned",
-            object_type="meeting",
-            object_id=meeting.id,
-            fields=changed,
-        )
-    return Redirect(f"/overleggen/{meeting.id}?gewijzigd=1", status_code=303)
+    return changed
 
 
-@post("/overleggen/{meeting_id:int}/annuleren", include_in_schema=False)
-async def cancel(
-    request: Request[Any, Any, Any],
-    db: DB,
-    principal: CurrentUser,
-    audit: Audit,
-    meeting_id: FromPath[int],
-) -> Redirect:
-    meeting = await _meeting_or_404(db, principal, meeting_id)
-    _require_chair(principal, meeting)
-    if meeting.status in OPEN:
-        meeting.status = MeetingStatus.CANCELLED
-        meeting.sequence += 1
-        audit_log.record(
-            db,
-            audit,
-            "meeting.cancelled",
-            object_type="meeting",
-            object_id=meeting.id,
-            fields=["status"],
-        )
-    return Redirect(f"/overleggen/{meeting.id}?geannuleerd=1", status_code=303)
-
-
-ROUTES = [replan, cancel]
+def cancel(meeting: Meeting) -> bool:
+    """Cancel a meeting that has not begun; False when there was nothing to cancel."""
+    if meeting.status not in OPEN:
+        return False
+    meeting.status = MeetingStatus.CANCELLED
+    meeting.sequence += 1
+    return True

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import visible_series
 from app.db import utcnow
-from app.meetings.models import AgendaItem, Meeting, MeetingSeries, MeetingStatus
+from app.meetings.models import AgendaItem, Meeting, MeetingSeries, MeetingStatus, SeriesMember
 from app.principal import Principal
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -107,6 +107,7 @@ async def ensure_meetings(session: AsyncSession, now: dt.datetime | None = None)
 
 
 def meetings_query(p: Principal, start: dt.datetime, end: dt.datetime) -> Select[Meeting]:
+    """Meetings of the series this principal may see, starting in [start, end), in time order."""
     return (
         select(Meeting)
         .join(MeetingSeries, MeetingSeries.id == Meeting.series_id)
@@ -115,20 +116,31 @@ def meetings_query(p: Principal, start: dt.datetime, end: dt.datetime) -> Select
     )
 
 
-async def get_visible_meeting(
-    session: AsyncSession, p: Principal, meeting_id: int
-) -> Meeting | None:
+def region_participants(region_id: int) -> Select[int]:
+    """Ids of the users taking part in one of the region's series (a subquery)."""
     return (
-        (
-            await session.scalars(
-                select(Meeting)
-                .join(MeetingSeries, MeetingSeries.id == Meeting.series_id)
-                .where(Meeting.id == meeting_id, visible_series(p))
-            )
-        )
-        .unique()
-        .one_or_none()
+        select(SeriesMember.user_id)
+        .join(MeetingSeries, MeetingSeries.id == SeriesMember.series_id)
+        .where(MeetingSeries.region_id == region_id)
     )
+
+
+async def visible_meetings(
+    session: AsyncSession, p: Principal, start: dt.datetime, end: dt.datetime
+) -> list[Meeting]:
+    return list((await session.scalars(meetings_query(p, start, end))).unique().all())
+
+
+async def item_counts(session: AsyncSession, meeting_ids: list[int]) -> dict[int, int]:
+    """Agenda items per meeting (those taken off not counted)."""
+    if not meeting_ids:
+        return {}
+    rows = await session.execute(
+        select(AgendaItem.meeting_id, func.count())
+        .where(AgendaItem.meeting_id.in_(meeting_ids), AgendaItem.removed.is_(False))
+        .group_by(AgendaItem.meeting_id)
+    )
+    return {int(meeting_id): int(n) for meeting_id, n in rows.all()}
 
 
 async def next_meeting(session: AsyncSession, series_id: int, after: dt.datetime) -> Meeting | None:

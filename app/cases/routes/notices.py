@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from app import audit as audit_log
 from app.access import may_submit_notices, visible_cases
 from app.accounts.models import Role
+from app.auth import NotFoundError
 from app.cases.intake import (
     apply_delivery,
     mark_unreadable,
@@ -113,8 +114,6 @@ async def api_notices(
 
 def _require_coordinator(p: Principal) -> None:
     if not p.has(Role.COORDINATOR):
-        from app.auth import NotFoundError
-
         raise NotFoundError()
 
 
@@ -241,8 +240,6 @@ async def _own_batch(db: DB, principal: Principal, batch_id: int) -> NoticeBatch
         or batch.organisation_id != principal.organisation_id
         or batch.channel != "upload"
     ):
-        from app.auth import NotFoundError
-
         raise NotFoundError()
     return batch
 

@@ -15,9 +15,9 @@ from app.access import get_visible_case, may_edit_case
 from app.accounts import services as accounts
 from app.audit import AuditContext
 from app.auth import NotFoundError, client_ip, resolve_principal
+from app.cases.deps import VisibleCase
 from app.collab.server import CollabServer
 from app.coordination import plans
-from app.coordination.case_page import case_or_404
 from app.coordination.models import PlanVersion
 from app.deps import DB, Audit, CurrentUser
 from app.meetings.models import Meeting
@@ -137,10 +137,9 @@ async def plan_ticket(
     db: DB,
     principal: CurrentUser,
     audit: Audit,
-    case_id: FromPath[int],
+    case: VisibleCase,
 ) -> dict[str, str]:
     """A short-lived, single-use URL to open the plan's realtime channel with any Yjs client."""
-    case = await case_or_404(db, principal, case_id)
     if principal.user_id is None:
         raise NotFoundError()
     value = await plans.create_ticket(db, principal.user_id, case.id)
@@ -158,11 +157,10 @@ async def plan_print(
     db: DB,
     principal: CurrentUser,
     audit: Audit,
-    case_id: FromPath[int],
+    case: VisibleCase,
     versie: FromQuery[str] = "",
 ) -> Template:
     """The plan as it stands (or an adopted version), for reading and printing."""
-    case = await case_or_404(db, principal, case_id)
     history = await plans.versions(db, case.id)
     chosen: PlanVersion | None = next((v for v in history if str(v.id) == versie), None)
     server: CollabServer = request.app.state.collab

@@ -1,22 +1,17 @@
-"""The case page and the case API: everything about one case, composed from cases, meetings and
-coordination (this module sits at the top of the dependency chain, so it may read all three)."""
+"""The case page and the case API: everything about one case (composed in app/coordination/panel.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request, get
-from litestar.params import FromPath
 from litestar.response import Template
-from sqlalchemy import select
 
 from app import audit as audit_log
-from app.access import get_visible_case, may_edit_case, may_manage_case
 from app.accounts.models import User
-from app.auth import NotFoundError
 from app.cases import leefgebieden, services
-from app.cases.bsn import mask_bsn
-from app.cases.models import Case, Notice, NoticeStatus, Pairing
+from app.cases.deps import VisibleCase
+from app.cases.models import Case
 from app.cases.schemas import (
     ActionOut,
     CaseDetail,
@@ -27,9 +22,8 @@ from app.cases.schemas import (
     PersonOut,
 )
 from app.coordination import actions as action_service
-from app.coordination.panel import coordination_context
+from app.coordination.panel import case_context, coordination_context
 from app.deps import DB, Audit, CurrentUser
-from app.meetings.services import agenda_history
 from app.principal import Principal
 from app.web import page
 
@@ -45,62 +39,6 @@ VIEWED_FIELDS = (
 )
 
 
-def assigned_users(pairing: Pairing | None) -> set[int]:
-    if pairing is None:
-        return set()
-    return {
-        u
-        for u in (pairing.internal_user_id, pairing.external_user_id, pairing.coordinator_user_id)
-        if u
-    }
-
-
-async def case_or_404(db: DB, principal: Principal, case_id: int) -> Case:
-    case = await get_visible_case(db, principal, case_id)
-    if case is None:
-        raise NotFoundError()
-    return case
-
-
-async def case_context(db: DB, principal: Principal, case: Case) -> dict[str, Any]:
-    pairing = await services.current_pairing(db, case.id)
-    region = case.region
-    orgs, cells = await leefgebieden.basisdossier(db, case, principal, assigned_users(pairing))
-    notices = (
-        await db.scalars(
-            select(Notice)
-            .where(
-                Notice.case_id == case.id,
-                Notice.status.in_([NoticeStatus.ACCEPTED, NoticeStatus.DUPLICATE]),
-            )
-            .order_by(Notice.received_at, Notice.id)
-        )
-    ).all()
-    return {
-        "case": case,
-        "person": case.person,
-        "pairing": pairing,
-        "region": region,
-        "bsn": case.person.bsn if services.may_see_bsn(principal) else mask_bsn(case.person.bsn),
-        "may_edit": may_edit_case(principal),
-        "may_manage": may_manage_case(principal, case, pairing),
-        "leefgebieden": await leefgebieden.statuses(db, case, region),
-        "status_options": leefgebieden.STATUSES,
-        "closure_options": leefgebieden.CLOSURE_STATUSES,
-        "status_labels": leefgebieden.STATUS_LABELS,
-        "known_options": leefgebieden.KNOWN,
-        "dossier_orgs": orgs,
-        "dossier_cells": cells,
-        "own_entries": {
-            key: cell
-            for (org_id, key), cell in cells.items()
-            if org_id == principal.organisation_id
-        },
-        "notices": notices,
-        "agenda_history": await agenda_history(db, case.id),
-    }
-
-
 def viewed_fields(principal: Principal) -> list[str]:
     fields = [*VIEWED_FIELDS, "basisdossier", "notices"]
     return [*fields, "person.bsn"] if services.may_see_bsn(principal) else fields
@@ -112,9 +50,8 @@ async def case_page(
     db: DB,
     principal: CurrentUser,
     audit: Audit,
-    case_id: FromPath[int],
+    case: VisibleCase,
 ) -> Template:
-    case = await case_or_404(db, principal, case_id)
     audit_log.record(
         db,
         audit,
@@ -195,11 +132,8 @@ async def case_detail_out(db: DB, case: Case) -> CaseDetail:
 
 
 @get("/api/v1/cases/{case_id:int}", tags=["casussen"], security=[{"bearer": []}])
-async def api_case(
-    db: DB, principal: CurrentUser, audit: Audit, case_id: FromPath[int]
-) -> CaseDetail:
+async def api_case(db: DB, audit: Audit, case: VisibleCase) -> CaseDetail:
     """A case the caller may see; 404 for any other id."""
-    case = await case_or_404(db, principal, case_id)
     audit_log.record(
         db,
         audit,

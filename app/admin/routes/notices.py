@@ -8,10 +8,10 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from app import audit as audit_log
-from app.access import may_administer
+from app.admin import services
 from app.auth import NotFoundError
 from app.cases.intake import apply_delivery, read, reprocess_parked
 from app.cases.models import Notice, NoticeBatch, NoticeStatus
@@ -29,14 +29,8 @@ async def inbox(
     audit: Audit,
     status: FromQuery[str] = "parked",
 ) -> Template:
-    if not may_administer(principal):
-        raise NotFoundError()
     shown = status if status in ("parked", "rejected") else "parked"
-    scope = principal.admin_region_ids
-    stmt = select(Notice).where(Notice.status == shown)
-    if scope is not None:
-        # A regional beheerder sees the notices of their region and those no region claims.
-        stmt = stmt.where(or_(Notice.region_id.in_(sorted(scope)), Notice.region_id.is_(None)))
+    stmt = select(Notice).where(Notice.status == shown, services.notices_in_scope(principal))
     notices = (await db.scalars(stmt.order_by(Notice.received_at.desc()).limit(200))).all()
     failed = (
         await db.scalars(
@@ -82,7 +76,13 @@ async def reprocess_notice(
     audit: Audit,
     notice_id: FromPath[int],
 ) -> Redirect:
-    if not may_administer(principal):
+    # A notice of another region is not there for this beheerder, as in the inbox.
+    if (
+        await db.scalar(
+            select(Notice.id).where(Notice.id == notice_id, services.notices_in_scope(principal))
+        )
+        is None
+    ):
         raise NotFoundError()
     await db.commit()
     result = await reprocess_parked(
@@ -111,8 +111,6 @@ async def reprocess_batch(
     audit: Audit,
     batch_id: FromPath[int],
 ) -> Redirect:
-    if not may_administer(principal):
-        raise NotFoundError()
     batch = await db.get(NoticeBatch, batch_id)
     if batch is None or batch.status not in ("failed", "unreadable"):
         raise NotFoundError()

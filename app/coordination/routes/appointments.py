@@ -1,23 +1,27 @@
-"""Pages for the moments of a case: plan one, change it, tick the release checklist, cancel."""
+"""The pages of a case's appointments (moments, on screen): plan one, change it, tick the release
+checklist, change its status."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.params import FromPath, FromQuery, URLEncodedBody
+from litestar.params import FromQuery, URLEncodedBody
 from litestar.response import Redirect, Template
 
 from app import audit as audit_log
 from app.access import may_edit_case
 from app.accounts.models import User
 from app.auth import NotFoundError
+from app.cases.deps import VisibleCase
 from app.cases.models import Case, CaseStatus
 from app.coordination import appointments as service
-from app.coordination.case_page import case_or_404
+from app.coordination.appointment_form import AppointmentInputError, form_values, parse_form
+from app.coordination.deps import CaseAppointment
 from app.coordination.models import Appointment, AppointmentKind, AppointmentStatus
 from app.coordination.panel import owner_options
 from app.coordination.recipients import CaseAccess
+from app.coordination.release import CHECKLIST_KEYS, RELEASE_CHECKLIST
 from app.db import utcnow
 from app.deps import DB, Audit, CurrentUser
 from app.principal import Principal
@@ -59,55 +63,6 @@ async def _choices(db: DB, case: Case) -> tuple[list[tuple[int, str]], list[tupl
     return people, orgs
 
 
-async def _moment(
-    db: DB, principal: Principal, case_id: int, moment_id: int
-) -> tuple[Case, Appointment]:
-    case = await case_or_404(db, principal, case_id)
-    appointment = await db.get(Appointment, moment_id)
-    if appointment is None or appointment.case_id != case.id:
-        raise NotFoundError()
-    return case, appointment
-
-
-def _form_of(appointment: Appointment | None, kind: AppointmentKind, case: Case) -> dict[str, Any]:
-    if appointment is None:
-        period = case.current_period
-        form: dict[str, Any] = {
-            "minutes": service.DEFAULT_MINUTES.get(kind, 60),
-            "participants": [],
-            "follows_release": kind == AppointmentKind.OPVANG_AAN_DE_POORT,
-        }
-        if kind == AppointmentKind.OPVANG_AAN_DE_POORT and period is not None:
-            release = period.released_on or period.expected_release_on
-            form.update(
-                date=release.isoformat() if release else "",
-                time=service.RELEASE_TIME.strftime("%H:%M"),
-                location=service.gate_address(period.institution, period.institution_name),
-            )
-        return form
-    starts = service.local(appointment.starts_at)
-    first = service.local(appointment.first_at) if appointment.first_at else None
-    return {
-        "date": starts.date().isoformat(),
-        "time": starts.strftime("%H:%M"),
-        "minutes": int((appointment.ends_at - appointment.starts_at).total_seconds() // 60),
-        "location": appointment.location,
-        "online_url": appointment.online_url,
-        "responsible": appointment.responsible_user_id or "",
-        "participants": [p.user_id for p in appointment.participants],
-        "notes": appointment.notes,
-        "follows_release": appointment.follows_release,
-        "met_by": appointment.met_by,
-        "transport": appointment.transport,
-        "first_place": appointment.first_place,
-        "first_date": first.date().isoformat() if first else "",
-        "first_time": first.strftime("%H:%M") if first else "",
-        "first_with": appointment.first_with,
-        "handover_organisation": appointment.handover_organisation_id or "",
-        "handover_note": appointment.handover_note,
-    }
-
-
 async def _page(
     request: Request[Any, Any, Any],
     db: DB,
@@ -131,11 +86,11 @@ async def _page(
         case=case,
         kind=kind,
         appointment=appointment,
-        form=form if form is not None else _form_of(appointment, kind, case),
+        form=form if form is not None else form_values(appointment, kind, case),
         errors=errors or {},
         people=people,
         organisations=orgs,
-        checklist=service.RELEASE_CHECKLIST,
+        checklist=RELEASE_CHECKLIST,
         region=case.region,
         history=await service.history(db, appointment.id) if appointment else [],
         may_edit=may_edit_case(principal) and case.status != CaseStatus.CLOSED,
@@ -148,47 +103,49 @@ async def _page(
 async def _parse(
     db: DB, case: Case, kind: AppointmentKind, data: dict[str, Any]
 ) -> tuple[dict[str, Any], list[int]]:
+    """The form's values, with the people and organisations it may name limited to the choices."""
     people, orgs = await _choices(db, case)
-    values, participants = service.parse_form(
+    return parse_form(
         kind,
         data,
         candidates={p for p, _ in people},
         organisations={o for o, _ in orgs},
         today=today_local(),
     )
-    return values, participants
+
+
+def _saved(case: Case, appointment: Appointment, anchor: str = "?opgeslagen=1") -> Redirect:
+    return Redirect(f"/casussen/{case.id}/momenten/{appointment.id}{anchor}", status_code=303)
 
 
 @get("/casussen/{case_id:int}/momenten/nieuw", include_in_schema=False)
-async def new_moment(
+async def new_appointment(
     request: Request[Any, Any, Any],
     db: DB,
     principal: CurrentUser,
-    case_id: FromPath[int],
+    case: VisibleCase,
     soort: FromQuery[str] = "trajectgesprek",
 ) -> Template:
-    case = await case_or_404(db, principal, case_id)
     if soort not in KINDS or not may_edit_case(principal) or case.status == CaseStatus.CLOSED:
         raise NotFoundError()
     return await _page(request, db, principal, case, KINDS[soort], None)
 
 
 @post("/casussen/{case_id:int}/momenten", include_in_schema=False)
-async def create_moment(
+async def create_appointment(
     request: Request[Any, Any, Any],
     db: DB,
     principal: CurrentUser,
     audit: Audit,
-    case_id: FromPath[int],
+    case: VisibleCase,
     data: FormData,
 ) -> Template | Redirect:
-    case = await case_or_404(db, principal, case_id)
     kind = KINDS.get(str(data.get("kind", "")))
     if kind is None or not may_edit_case(principal) or case.status == CaseStatus.CLOSED:
         raise NotFoundError()
     try:
         values, participants = await _parse(db, case, kind, data)
-    except service.AppointmentInputError as exc:
+    except AppointmentInputError as exc:
         return await _page(
             request,
             db,
@@ -212,20 +169,19 @@ async def create_moment(
         object_id=appointment.id,
         fields=sorted(values),
     )
-    return Redirect(f"/casussen/{case.id}/momenten/{appointment.id}?opgeslagen=1", status_code=303)
+    return _saved(case, appointment)
 
 
-@get("/casussen/{case_id:int}/momenten/{moment_id:int}", include_in_schema=False)
-async def moment_page(
+@get("/casussen/{case_id:int}/momenten/{appointment_id:int}", include_in_schema=False)
+async def appointment_page(
     request: Request[Any, Any, Any],
     db: DB,
     principal: CurrentUser,
     audit: Audit,
-    case_id: FromPath[int],
-    moment_id: FromPath[int],
+    case: VisibleCase,
+    appointment: CaseAppointment,
     opgeslagen: FromQuery[str] = "",
 ) -> Template:
-    case, appointment = await _moment(db, principal, case_id, moment_id)
     audit_log.record(
         db,
         audit,
@@ -246,23 +202,22 @@ async def moment_page(
     )
 
 
-@post("/casussen/{case_id:int}/momenten/{moment_id:int}", include_in_schema=False)
-async def update_moment(
+@post("/casussen/{case_id:int}/momenten/{appointment_id:int}", include_in_schema=False)
+async def update_appointment(
     request: Request[Any, Any, Any],
     db: DB,
     principal: CurrentUser,
     audit: Audit,
-    case_id: FromPath[int],
-    moment_id: FromPath[int],
+    case: VisibleCase,
+    appointment: CaseAppointment,
     data: FormData,
 ) -> Template | Redirect:
-    case, appointment = await _moment(db, principal, case_id, moment_id)
     if not may_edit_case(principal) or case.status == CaseStatus.CLOSED:
         raise NotFoundError()
     kind = AppointmentKind(appointment.kind)
     try:
         values, participants = await _parse(db, case, kind, data)
-    except service.AppointmentInputError as exc:
+    except AppointmentInputError as exc:
         return await _page(
             request,
             db,
@@ -284,20 +239,18 @@ async def update_moment(
         object_id=appointment.id,
         fields=sorted({c["field"] for c in changes}),
     )
-    return Redirect(f"/casussen/{case.id}/momenten/{appointment.id}?opgeslagen=1", status_code=303)
+    return _saved(case, appointment)
 
 
-@post("/casussen/{case_id:int}/momenten/{moment_id:int}/status", include_in_schema=False)
-async def moment_status(
-    request: Request[Any, Any, Any],
+@post("/casussen/{case_id:int}/momenten/{appointment_id:int}/status", include_in_schema=False)
+async def appointment_status(
     db: DB,
     principal: CurrentUser,
     audit: Audit,
-    case_id: FromPath[int],
-    moment_id: FromPath[int],
+    case: VisibleCase,
+    appointment: CaseAppointment,
     data: FormData,
 ) -> Redirect:
-    case, appointment = await _moment(db, principal, case_id, moment_id)
     status = str(data.get("status", ""))
     if not may_edit_case(principal) or status not in {s.value for s in AppointmentStatus}:
         raise NotFoundError()
@@ -311,26 +264,25 @@ async def moment_status(
         object_id=appointment.id,
         fields=["status"],
     )
-    return Redirect(f"/casussen/{case.id}/momenten/{appointment.id}?opgeslagen=1", status_code=303)
+    return _saved(case, appointment)
 
 
-@post("/casussen/{case_id:int}/momenten/{moment_id:int}/checklist", include_in_schema=False)
+@post("/casussen/{case_id:int}/momenten/{appointment_id:int}/checklist", include_in_schema=False)
 async def tick_checklist(
     request: Request[Any, Any, Any],
     db: DB,
     principal: CurrentUser,
     audit: Audit,
-    case_id: FromPath[int],
-    moment_id: FromPath[int],
+    case: VisibleCase,
+    appointment: CaseAppointment,
     data: FormData,
 ) -> Template | Redirect:
     """Tick or untick one line of the release checklist (htmx; a plain form works too)."""
-    case, appointment = await _moment(db, principal, case_id, moment_id)
     key = str(data.get("item", ""))
     if (
         not may_edit_case(principal)
         or appointment.kind != AppointmentKind.OPVANG_AAN_DE_POORT
-        or key not in service.CHECKLIST_KEYS
+        or key not in CHECKLIST_KEYS
     ):
         raise NotFoundError()
     checklist = dict(appointment.checklist or {})
@@ -353,12 +305,19 @@ async def tick_checklist(
             principal=principal,
             case=case,
             appointment=appointment,
-            checklist=service.RELEASE_CHECKLIST,
+            checklist=RELEASE_CHECKLIST,
             region=case.region,
             may_edit=True,
             just=key,
         )
-    return Redirect(f"/casussen/{case.id}/momenten/{appointment.id}#checklist", status_code=303)
+    return _saved(case, appointment, "#checklist")
 
 
-ROUTES = [new_moment, create_moment, moment_page, update_moment, moment_status, tick_checklist]
+ROUTES = [
+    new_appointment,
+    create_appointment,
+    appointment_page,
+    update_appointment,
+    appointment_status,
+    tick_checklist,
+]
