@@ -21,8 +21,9 @@ from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.audit import AuditContext
 from app.cases.ingest import ingest
+from app.cases.ingest.format import COLUMNS
+from app.cases.ingest.reading import parse_csv
 from app.cases.models import Case, Notice, NoticeBatch, NoticeStatus, Pairing
-from app.cases.notices import parse_csv
 from app.coordination.release import sync_release_appointments
 from app.meetings.models import MeetingSeries, SeriesKind, SeriesMember, SeriesOrganisation
 from app.reference.models import Institution, Municipality, Organisation, OrganisationKind, Region
@@ -495,26 +496,7 @@ async def _demo_cases(
         )
     )
     events.sort(key=lambda e: e[0])
-    columns = [
-        "melding_id",
-        "soort",
-        "bsn",
-        "achternaam",
-        "voornamen",
-        "tussenvoegsel",
-        "geboortedatum",
-        "gemeente_code",
-        "terugkeer_gemeente_code",
-        "inrichting",
-        "datum_insluiting",
-        "verwachte_einddatum",
-        "datum_ontslag",
-        "titel",
-        "casemanager_naam",
-        "casemanager_email",
-        "casemanager_telefoon",
-        "opmerking",
-    ]
+    columns = COLUMNS
     lines = [";".join(columns)] + [";".join(row.get(c, "") for c in columns) for _, row in events]
     raw = ("\r\n".join(lines) + "\r\n").encode("utf-8")
     front_office = orgs["DJI Frontoffice Noord"]

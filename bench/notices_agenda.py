@@ -25,9 +25,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import AuditContext
 from app.cases.ingest import ingest
+from app.cases.ingest.format import COLUMNS as FORMAT_COLUMNS
+from app.cases.ingest.reading import parse_csv
 from app.cases.intake import refresh_statistics
 from app.cases.models import Case, NoticeBatch
-from app.cases.notices import parse_csv
 from app.cli import migrate
 from app.db import create_engine, session_factory
 from app.demo import make_bsn
@@ -70,22 +71,13 @@ PIS = [
     "PI Nieuwegein",
     "PI Veenhuizen locatie Norgerhaven",
 ]
+# The notice format's columns as a front office's weekly list fills them (no return gemeente,
+# transfer date, phone or remarks).
 COLUMNS = [
-    "melding_id",
-    "soort",
-    "bsn",
-    "achternaam",
-    "voornamen",
-    "tussenvoegsel",
-    "geboortedatum",
-    "gemeente_code",
-    "inrichting",
-    "datum_insluiting",
-    "verwachte_einddatum",
-    "datum_ontslag",
-    "titel",
-    "casemanager_naam",
-    "casemanager_email",
+    c
+    for c in FORMAT_COLUMNS
+    if c
+    not in {"terugkeer_gemeente_code", "datum_overplaatsing", "casemanager_telefoon", "opmerking"}
 ]
 
 

@@ -12,30 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts.services import issue_api_key
+from app.cases.ingest.format import COLUMNS
 from app.demo import make_bsn
 from app.reference.models import Organisation
 from app.web import today_local
 
-COLUMNS = [
-    "melding_id",
-    "soort",
-    "bsn",
-    "achternaam",
-    "voornamen",
-    "tussenvoegsel",
-    "geboortedatum",
-    "gemeente_code",
-    "terugkeer_gemeente_code",
-    "inrichting",
-    "datum_insluiting",
-    "verwachte_einddatum",
-    "datum_ontslag",
-    "titel",
-    "casemanager_naam",
-    "casemanager_email",
-    "casemanager_telefoon",
-    "opmerking",
-]
 _rng = random.Random(424242)
 
 

@@ -446,14 +446,14 @@ async def test_a_server_fault_stores_nothing_of_the_batch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     headers = await api_key(sessions)
-    from app.cases import ingest
+    from app.cases.ingest.rules import Rules
 
-    original = ingest.Ingest._uitstroom
+    original = Rules.uitstroom
 
-    def broken(self: ingest.Ingest, checked: object) -> object:
+    def broken(self: Rules, checked: object) -> object:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(ingest.Ingest, "_uitstroom", broken)
+    monkeypatch.setattr(Rules, "uitstroom", broken)
     bsn = new_bsn()
     records = [
         instroom("F-1", bsn),
@@ -485,7 +485,7 @@ async def test_a_server_fault_stores_nothing_of_the_batch(
         ).one()
     assert batch.status == "failed"
     assert b"F-3" in batch.raw  # the delivery itself is kept for re-processing
-    monkeypatch.setattr(ingest.Ingest, "_uitstroom", original)
+    monkeypatch.setattr(Rules, "uitstroom", original)
     retry = await post_json(client, headers, records)
     assert retry["accepted"] == 3
 

@@ -2,7 +2,7 @@
 
 1. The raw delivery is stored first, in a transaction of its own (nothing that arrives is lost).
 2. It is read (CSV or JSON); an unreadable delivery is answered with 400 and applied not at all.
-3. Its records are applied in one transaction (app/cases/ingest.py), together with what other
+3. Its records are applied in one transaction (app/cases/ingest/), together with what other
    domains keep in step with the notices (`AfterApply`: the release moments of coordination, which
    this domain may not import). A fault rolls the whole delivery back: nothing of it is applied,
    and the stored delivery is marked `failed` so a beheerder can process it again.
@@ -19,9 +19,10 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.audit import AuditContext
-from app.cases.ingest import IngestResult, ingest
+from app.cases.ingest import ingest
+from app.cases.ingest.reading import ParsedFile, RawRecord, parse_csv, parse_json
+from app.cases.ingest.state import IngestResult
 from app.cases.models import Notice, NoticeBatch, NoticeStatus
-from app.cases.notices import ParsedFile, RawRecord, parse_csv, parse_json
 from app.db import transaction, utcnow
 from app.logs import get_logger
 from app.principal import Principal

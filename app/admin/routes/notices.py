@@ -13,9 +13,9 @@ from sqlalchemy import func, select
 from app import audit as audit_log
 from app.admin import services
 from app.auth import NotFoundError
+from app.cases.ingest.reading import UnreadableFileError
 from app.cases.intake import apply_delivery, read, reprocess_parked
 from app.cases.models import Notice, NoticeBatch, NoticeStatus
-from app.cases.notices import UnreadableFileError
 from app.deps import DB, Audit, CurrentUser
 from app.reference.models import Organisation
 from app.web import page, today_local

@@ -16,6 +16,7 @@ from app import audit as audit_log
 from app.access import may_submit_notices, visible_cases
 from app.accounts.models import Role
 from app.auth import NotFoundError
+from app.cases.ingest.reading import RawRecord, UnreadableFileError, rejected_rows_csv
 from app.cases.intake import (
     apply_delivery,
     mark_unreadable,
@@ -25,7 +26,6 @@ from app.cases.intake import (
     store_delivery,
 )
 from app.cases.models import Case, Notice, NoticeBatch, NoticeKind, NoticeStatus
-from app.cases.notices import RawRecord, UnreadableFileError, rejected_rows_csv
 from app.deps import DB, Audit, CurrentUser
 from app.principal import Principal
 from app.reference.models import OrganisationKind
