@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from litestar import Litestar, Router
+from litestar.channels import ChannelsPlugin
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -19,7 +20,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import health, pages
 from app.accounts import routes as account_routes
@@ -49,6 +50,8 @@ from app.middleware import RequestContextMiddleware, upload_rate_limit
 from app.realtime import Presence, create_channels
 from app.settings import ROOT, Settings
 from app.web import Assets, create_environment
+
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
 
 
 async def provide_db(state: State) -> AsyncGenerator[AsyncSession, None]:
@@ -91,12 +94,9 @@ def _freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    settings = settings or Settings.from_env()
-    configure_logging(settings.log_level, settings.log_json)
-    engine = create_engine(settings.database_url)
-    assets = Assets(ROOT / "static" / "build")
-    channels = create_channels(settings.redis_url)
+def _lifespan(settings: Settings, engine: AsyncEngine, channels: ChannelsPlugin) -> Lifespan:
+    """What lives as long as the app: sessions, Redis, presence, the plan server, the hooks the
+    domains call each other through, and the in-process job runner."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -146,7 +146,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
                 await redis_client.aclose()
             await engine.dispose()
 
-    route_handlers: list[Any] = [
+    return lifespan
+
+
+def _route_groups() -> list[Any]:
+    """The app's routes: a handful of groups, each domain's in its routes package."""
+    return [
         *health.ROUTES,
         *pages.ROUTES,
         *account_routes.ROUTES,
@@ -161,9 +166,37 @@ def create_app(settings: Settings | None = None) -> Litestar:
             opt={"public": True},
         ),
     ]
-    app = Litestar(
-        route_handlers=route_handlers,
-        lifespan=[lifespan],
+
+
+def _openapi() -> OpenAPIConfig:
+    """The API's schema at /api/schema (JSON), with bearer tokens as its one security scheme."""
+    return OpenAPIConfig(
+        title="Ketentafel API",
+        version="1",
+        path="/api/schema",
+        render_plugins=[JsonRenderPlugin()],
+        openapi_router=Router(path="/api/schema", route_handlers=[], opt={"public": True}),
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(
+                    type="http",
+                    scheme="bearer",
+                    description="Token uit POST /api/v1/auth/token of een API-sleutel",
+                )
+            }
+        ),
+    )
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level, settings.log_json)
+    engine = create_engine(settings.database_url)
+    assets = Assets(ROOT / "static" / "build")
+    channels = create_channels(settings.redis_url)
+    return Litestar(
+        route_handlers=_route_groups(),
+        lifespan=[_lifespan(settings, engine, channels)],
         guards=[authentication_guard],
         plugins=[channels],
         state=State({"settings": settings}),
@@ -194,24 +227,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             upload_rate_limit(settings.upload_rate_per_minute),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
-        openapi_config=OpenAPIConfig(
-            title="Ketentafel API",
-            version="1",
-            path="/api/schema",
-            render_plugins=[JsonRenderPlugin()],
-            openapi_router=Router(path="/api/schema", route_handlers=[], opt={"public": True}),
-            components=Components(
-                security_schemes={
-                    "bearer": SecurityScheme(
-                        type="http",
-                        scheme="bearer",
-                        description="Token uit POST /api/v1/auth/token of een API-sleutel",
-                    )
-                }
-            ),
-        ),
+        openapi_config=_openapi(),
         request_max_body_size=settings.max_upload_bytes + 64 * 1024,
         logging_config=None,  # app/logs.py configures structlog; no framework handlers on the root logger
         debug=False,
     )
-    return app

@@ -57,45 +57,11 @@ def parse_form(
     organisations: set[int],
     today: dt.date,
 ) -> tuple[dict[str, Any], list[int]]:
-    """Validate a moment's form; returns column values and the participants' user ids."""
+    """Validate an appointment's form; returns column values and the participants' user ids.
+    People and organisations must be among `candidates` and `organisations` (what the form
+    offered); the messages are Dutch, per field."""
     errors: dict[str, str] = {}
-    day = _parse_date(str(data.get("date", "")))
-    if day is None:
-        errors["date"] = "Vul een datum in, bijvoorbeeld 2026-12-01."
-    elif day < today - dt.timedelta(days=366) or day > today + dt.timedelta(days=3 * 366):
-        errors["date"] = "Die datum ligt te ver weg; controleer het jaartal."
-    values: dict[str, Any] = {}
-    if kind == AppointmentKind.VERVOLG:
-        if day is not None and day < today:
-            errors["date"] = "Een vervolg ligt in de toekomst."
-        if day is not None:
-            values.update(
-                starts_at=at_local(day, dt.time(0)),
-                ends_at=at_local(day + dt.timedelta(days=1), dt.time(0)),
-                all_day=True,
-            )
-    else:
-        start = _parse_time(str(data.get("time", "")))
-        if start is None:
-            errors["time"] = "Vul een tijd in, bijvoorbeeld 09:30."
-        try:
-            minutes = int(str(data.get("minutes") or DEFAULT_MINUTES[kind]))
-        except ValueError:
-            minutes = 0
-        if not 5 <= minutes <= 12 * 60:
-            errors["minutes"] = "De duur is tussen 5 minuten en 12 uur."
-        if day is not None and start is not None and skipped_by_the_clock(day, start):
-            errors["time"] = DST_GAP
-        if (
-            day is not None
-            and start is not None
-            and not errors.get("time")
-            and "minutes" not in errors
-        ):
-            begins = at_local(day, start)
-            values.update(
-                starts_at=begins, ends_at=begins + dt.timedelta(minutes=minutes), all_day=False
-            )
+    values = _when(kind, data, today, errors)
     location = str(data.get("location", "")).strip()
     if len(location) > 300:
         errors["location"] = "Houd de plaats korter dan 300 tekens."
@@ -122,33 +88,85 @@ def parse_form(
         responsible_user_id=responsible_id,
     )
     if kind == AppointmentKind.OPVANG_AAN_DE_POORT:
-        for name, limit in (("met_by", 200), ("transport", 200), ("first_place", 300)):
-            value = str(data.get(name, "")).strip()
-            if len(value) > limit:
-                errors[name] = f"Houd dit korter dan {limit} tekens."
-            values[name] = value
-        values["first_with"] = str(data.get("first_with", "")).strip()[:200]
-        first_day = _parse_date(str(data.get("first_date", "")))
-        first_time = _parse_time(str(data.get("first_time", "")))
-        if data.get("first_date") and first_day is None:
-            errors["first_date"] = "Vul de datum van de eerste afspraak in als JJJJ-MM-DD."
-        elif first_day and first_time and skipped_by_the_clock(first_day, first_time):
-            errors["first_time"] = DST_GAP
-        values["first_at"] = at_local(first_day, first_time or dt.time(9)) if first_day else None
-        values["follows_release"] = bool(data.get("follows_release"))
+        values.update(_at_the_gate(data, errors))
     if kind == AppointmentKind.WARME_OVERDRACHT:
-        org = str(data.get("handover_organisation", ""))
-        org_id = int(org) if org.isdigit() else None
-        if org_id is None or org_id not in organisations:
-            errors["handover_organisation"] = "Kies de organisatie die na de vrijlating verdergaat."
-        values["handover_organisation_id"] = org_id
-        note = str(data.get("handover_note", "")).strip()
-        if len(note) > 2000:
-            errors["handover_note"] = "Houd de overdrachtsnotitie korter dan 2000 tekens."
-        values["handover_note"] = note
+        values.update(_handover(data, organisations, errors))
     if errors:
         raise AppointmentInputError(errors)
     return values, participants
+
+
+def _when(
+    kind: AppointmentKind, data: dict[str, Any], today: dt.date, errors: dict[str, str]
+) -> dict[str, Any]:
+    """Start and end: a whole day for a vervolg (never in the past), else a time and a duration."""
+    values: dict[str, Any] = {}
+    day = _parse_date(str(data.get("date", "")))
+    if day is None:
+        errors["date"] = "Vul een datum in, bijvoorbeeld 2026-12-01."
+    elif day < today - dt.timedelta(days=366) or day > today + dt.timedelta(days=3 * 366):
+        errors["date"] = "Die datum ligt te ver weg; controleer het jaartal."
+    if kind == AppointmentKind.VERVOLG:
+        if day is not None and day < today:
+            errors["date"] = "Een vervolg ligt in de toekomst."
+        if day is not None:
+            values.update(
+                starts_at=at_local(day, dt.time(0)),
+                ends_at=at_local(day + dt.timedelta(days=1), dt.time(0)),
+                all_day=True,
+            )
+        return values
+    start = _parse_time(str(data.get("time", "")))
+    if start is None:
+        errors["time"] = "Vul een tijd in, bijvoorbeeld 09:30."
+    try:
+        minutes = int(str(data.get("minutes") or DEFAULT_MINUTES[kind]))
+    except ValueError:
+        minutes = 0
+    if not 5 <= minutes <= 12 * 60:
+        errors["minutes"] = "De duur is tussen 5 minuten en 12 uur."
+    if day is not None and start is not None and skipped_by_the_clock(day, start):
+        errors["time"] = DST_GAP
+    if day is not None and start is not None and not errors.get("time") and "minutes" not in errors:
+        begins = at_local(day, start)
+        values.update(
+            starts_at=begins, ends_at=begins + dt.timedelta(minutes=minutes), all_day=False
+        )
+    return values
+
+
+def _at_the_gate(data: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """Who meets the person, transport, the first appointment after release."""
+    values: dict[str, Any] = {}
+    for name, limit in (("met_by", 200), ("transport", 200), ("first_place", 300)):
+        value = str(data.get(name, "")).strip()
+        if len(value) > limit:
+            errors[name] = f"Houd dit korter dan {limit} tekens."
+        values[name] = value
+    values["first_with"] = str(data.get("first_with", "")).strip()[:200]
+    first_day = _parse_date(str(data.get("first_date", "")))
+    first_time = _parse_time(str(data.get("first_time", "")))
+    if data.get("first_date") and first_day is None:
+        errors["first_date"] = "Vul de datum van de eerste afspraak in als JJJJ-MM-DD."
+    elif first_day and first_time and skipped_by_the_clock(first_day, first_time):
+        errors["first_time"] = DST_GAP
+    values["first_at"] = at_local(first_day, first_time or dt.time(9)) if first_day else None
+    values["follows_release"] = bool(data.get("follows_release"))
+    return values
+
+
+def _handover(
+    data: dict[str, Any], organisations: set[int], errors: dict[str, str]
+) -> dict[str, Any]:
+    """To which organisation the case is handed over, and the note for them."""
+    org = str(data.get("handover_organisation", ""))
+    org_id = int(org) if org.isdigit() else None
+    if org_id is None or org_id not in organisations:
+        errors["handover_organisation"] = "Kies de organisatie die na de vrijlating verdergaat."
+    note = str(data.get("handover_note", "")).strip()
+    if len(note) > 2000:
+        errors["handover_note"] = "Houd de overdrachtsnotitie korter dan 2000 tekens."
+    return {"handover_organisation_id": org_id, "handover_note": note}
 
 
 def form_values(

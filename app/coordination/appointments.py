@@ -71,6 +71,13 @@ async def create(
     appointment = Appointment(
         case_id=case.id, kind=kind, created_by_id=user_id, meeting_id=meeting_id, **values
     )
+    return await _add(session, appointment, participants, user_id=user_id)
+
+
+async def _add(
+    session: AsyncSession, appointment: Appointment, participants: list[int], *, user_id: int | None
+) -> Appointment:
+    """Store a new appointment with its participants; its history starts with "gepland"."""
     appointment.participants = []
     _set_participants(appointment, participants)
     session.add(appointment)
@@ -204,7 +211,6 @@ async def plan_follow_up(
         await update(session, keep, values, None, user_id=user_id)
         await _refresh_follow_up(session, case.id)
         return keep
-    pairing_users = await _paired_users(session, case.id)
     appointment = Appointment(
         case_id=case.id,
         kind=AppointmentKind.VERVOLG,
@@ -212,17 +218,7 @@ async def plan_follow_up(
         meeting_id=meeting_id,
         **values,
     )
-    appointment.participants = []
-    _set_participants(appointment, pairing_users)
-    session.add(appointment)
-    await session.flush()
-    session.add(
-        AppointmentChange(
-            appointment_id=appointment.id,
-            user_id=user_id,
-            changes=[{"field": "status", "old": None, "new": AppointmentStatus.PLANNED.value}],
-        )
-    )
+    await _add(session, appointment, await _paired_users(session, case.id), user_id=user_id)
     await _refresh_follow_up(session, case.id)
     return appointment
 

@@ -108,10 +108,28 @@ async def entries_for(
 ) -> list[CalendarEntry]:
     """Everything in one user's feed; cases only as far as the access policy lets them see."""
     start, end = now - PAST, now + AHEAD
+    return [
+        *[meeting_entry(m, base_url) for m in await _meetings(session, principal, start, end)],
+        *[
+            appointment_entry(a, ref, base_url)
+            for a, ref in await _appointments(session, principal, start, end)
+        ],
+        *[
+            action_entry(a, ref, base_url)
+            for a, ref in await _actions(session, principal, start, end)
+        ],
+    ]
+
+
+async def _meetings(
+    session: AsyncSession, principal: Principal, start: dt.datetime, end: dt.datetime
+) -> list[Meeting]:
+    """The meetings of the series the user takes part in or chairs."""
     series_ids = principal.member_series_ids | principal.chaired_series_ids
-    entries: list[CalendarEntry] = []
-    if series_ids:
-        meetings = (
+    if not series_ids:
+        return []
+    return list(
+        (
             await session.scalars(
                 select(Meeting)
                 .join(MeetingSeries, MeetingSeries.id == Meeting.series_id)
@@ -123,7 +141,13 @@ async def entries_for(
                 .order_by(Meeting.starts_at)
             )
         ).unique()
-        entries += [meeting_entry(m, base_url) for m in meetings]
+    )
+
+
+async def _appointments(
+    session: AsyncSession, principal: Principal, start: dt.datetime, end: dt.datetime
+) -> list[tuple[Appointment, str]]:
+    """The appointments the user is responsible for or takes part in, with their case reference."""
     user_id = principal.user_id or 0
     own = and_(
         Appointment.starts_at >= start,
@@ -137,10 +161,10 @@ async def entries_for(
             ),
         ),
     )
-    # The user's own moments first (indexed, a few hundred at most), then the access policy on
-    # just their cases: the policy's OR over all cases would otherwise scan every case.
+    # The user's own appointments first (indexed, a few hundred at most), then the access policy
+    # on just their cases: the policy's OR over all cases would otherwise scan every case.
     own_case_ids = (await session.scalars(select(Appointment.case_id).where(own).distinct())).all()
-    moments = (
+    rows = (
         await session.execute(
             select(Appointment, Case.reference)
             .join(Case, Case.id == Appointment.case_id)
@@ -153,14 +177,20 @@ async def entries_for(
             .options(raiseload("*"))  # a feed needs the row itself, not its people and partners
         )
     ).unique()
-    entries += [appointment_entry(a, ref, base_url) for a, ref in moments]
-    actions = (
+    return [(a, ref) for a, ref in rows]
+
+
+async def _actions(
+    session: AsyncSession, principal: Principal, start: dt.datetime, end: dt.datetime
+) -> list[tuple[ActionItem, str]]:
+    """The due dates of the actions the user owns, with their case reference."""
+    rows = (
         await session.execute(
             select(ActionItem, Case.reference)
             .join(Case, Case.id == ActionItem.case_id)
             .where(
                 visible_cases(principal),
-                ActionItem.owner_user_id == user_id,
+                ActionItem.owner_user_id == (principal.user_id or 0),
                 ActionItem.due_on.is_not(None),
                 ActionItem.due_on >= start.date(),
                 ActionItem.due_on < end.date(),
@@ -169,5 +199,4 @@ async def entries_for(
             .options(raiseload("*"))
         )
     ).unique()
-    entries += [action_entry(a, ref, base_url) for a, ref in actions]
-    return entries
+    return [(a, ref) for a, ref in rows]

@@ -95,7 +95,12 @@ async def _reconcile(
     items: list[tuple[int, CalendarEntry, list[User], str, str]],
     now: dt.datetime,
 ) -> int:
-    """items: (id, entry, who should have it, sender name, online link)."""
+    """Bring what was sent in line with what should be, for meetings or appointments (`subject`).
+
+    items: (id, entry, who should have it, sender name, online link). One pass per item: first a
+    CANCEL to whoever had it and no longer takes part, then a REQUEST (new or updated) or CANCEL to
+    each participant whose copy is behind; kept whole because both halves read and update the same
+    record of what was sent."""
     if not items:
         return 0
     ids = [item[0] for item in items]

@@ -79,7 +79,17 @@ async def suggestions(session: AsyncSession, case: Case, limit: int = 5) -> list
         ).all()
     )
     loads = await caseloads(session, [u.id for u in candidates])
-    earlier = set(
+    earlier = await _earlier_casemanagers(session, case)
+    out = [
+        _fit(case, user, problems, loads.get(user.id, 0), user.id in earlier) for user in candidates
+    ]
+    out.sort(key=lambda s: (-s.score, s.caseload, s.user.name))
+    return out[:limit]
+
+
+async def _earlier_casemanagers(session: AsyncSession, case: Case) -> set[int | None]:
+    """External casemanagers of the person's other cases, and earlier ones of this case."""
+    return set(
         (
             await session.scalars(
                 select(Pairing.external_user_id)
@@ -96,34 +106,30 @@ async def suggestions(session: AsyncSession, case: Case, limit: int = 5) -> list
             )
         ).all()
     )
-    out = []
-    for user in candidates:
-        org: Organisation = user.organisation
-        reasons: list[str] = []
-        score = 0.0
-        covered = KIND_LEEFGEBIEDEN.get(OrganisationKind(org.kind), set()) & problems
-        if covered:
-            score += 3 * len(covered)
-            reasons.append(
-                "werkt aan "
-                + ", ".join(case.region.leefgebied_label(k).lower() for k in sorted(covered))
-            )
-        load = loads.get(user.id, 0)
-        room = max(0, CASELOAD_NORM - load)
-        score += 2 * room / CASELOAD_NORM
-        reasons.append(f"{load} van ongeveer {CASELOAD_NORM} casussen")
-        if user.id in earlier:
-            score += 2
-            reasons.append("kent de persoon uit een eerdere casus")
-        if (
-            org.kind == OrganisationKind.GEMEENTE
-            and org.municipality_code in case.municipality_codes
-        ):
-            score += 1.5
-            reasons.append("gemeente van de persoon")
-        out.append(Suggestion(user=user, score=score, caseload=load, reasons=reasons))
-    out.sort(key=lambda s: (-s.score, s.caseload, s.user.name))
-    return out[:limit]
+
+
+def _fit(case: Case, user: User, problems: set[str], load: int, knows_person: bool) -> Suggestion:
+    """How well one casemanager fits, in the order of weight in this module's docstring."""
+    org: Organisation = user.organisation
+    reasons: list[str] = []
+    score = 0.0
+    covered = KIND_LEEFGEBIEDEN.get(OrganisationKind(org.kind), set()) & problems
+    if covered:
+        score += 3 * len(covered)
+        reasons.append(
+            "werkt aan "
+            + ", ".join(case.region.leefgebied_label(k).lower() for k in sorted(covered))
+        )
+    room = max(0, CASELOAD_NORM - load)
+    score += 2 * room / CASELOAD_NORM
+    reasons.append(f"{load} van ongeveer {CASELOAD_NORM} casussen")
+    if knows_person:
+        score += 2
+        reasons.append("kent de persoon uit een eerdere casus")
+    if org.kind == OrganisationKind.GEMEENTE and org.municipality_code in case.municipality_codes:
+        score += 1.5
+        reasons.append("gemeente van de persoon")
+    return Suggestion(user=user, score=score, caseload=load, reasons=reasons)
 
 
 async def internal_candidates(session: AsyncSession, case: Case) -> list[User]:
@@ -214,10 +220,18 @@ async def confirm(
     )
     session.add(pairing)
     await session.flush()
+    await _tell_paired(session, case, pairing, settings)
+    return pairing
+
+
+async def _tell_paired(
+    session: AsyncSession, case: Case, pairing: Pairing, settings: Settings
+) -> None:
+    """An e-mail to each person named in a new pairing (the case reference and a link, no names)."""
     for user_id, role in (
-        (internal_user_id, "interne casemanager"),
-        (external_user_id, "externe casemanager"),
-        (coordinator_user_id, "coördinator"),
+        (pairing.internal_user_id, "interne casemanager"),
+        (pairing.external_user_id, "externe casemanager"),
+        (pairing.coordinator_user_id, "coördinator"),
     ):
         if user_id is None:
             continue
@@ -240,7 +254,6 @@ async def confirm(
             body_text=text,
             body_html=html,
         )
-    return pairing
 
 
 async def history(session: AsyncSession, case_id: int) -> list[Pairing]:

@@ -65,81 +65,21 @@ async def sync_release_appointments(
     actual once released): create it when a date becomes known, move it when a notice moves the
     date (keeping the time of day). Works in bulk; returns the ids of the appointments it moved."""
     today = today or dt.datetime.now(AMSTERDAM).date()
-    latest = (
-        select(DetentionPeriod.case_id, func.max(DetentionPeriod.id).label("period_id"))
-        .group_by(DetentionPeriod.case_id)
-        .subquery()
-    )
-    query = (
-        select(
-            Case.id,
-            DetentionPeriod.expected_release_on,
-            DetentionPeriod.released_on,
-            Institution,
-        )
-        .join(latest, latest.c.case_id == Case.id)
-        .join(DetentionPeriod, DetentionPeriod.id == latest.c.period_id)
-        .outerjoin(Institution, Institution.id == DetentionPeriod.institution_id)
-        .where(Case.status != CaseStatus.CLOSED)
-    )
     ids = list(case_ids) if case_ids is not None else None
     if ids is not None and not ids:
         return []
-    rows: list[Any] = []
-    for chunk in [ids[i : i + 900] for i in range(0, len(ids), 900)] if ids else [None]:
-        q = query.where(Case.id.in_(chunk)) if chunk is not None else query
-        rows.extend((await session.execute(q)).all())
-    if not rows:
+    wanted = await _release_dates(session, ids)
+    if not wanted:
         return []
-    wanted = {row[0]: (row[2] or row[1], row[3]) for row in rows if (row[2] or row[1]) is not None}
-    existing: dict[int, Appointment] = {}
-    keys = list(wanted)
-    for start in range(0, len(keys), 900):
-        for appointment in (
-            await session.scalars(
-                select(Appointment).where(
-                    Appointment.case_id.in_(keys[start : start + 900]),
-                    Appointment.kind == AppointmentKind.OPVANG_AAN_DE_POORT,
-                    Appointment.status != AppointmentStatus.CANCELLED,
-                )
-            )
-        ).unique():
-            held = existing.get(appointment.case_id)
-            if held is None or (appointment.follows_release and not held.follows_release):
-                existing[appointment.case_id] = appointment
+    existing = await _gate_appointments(session, list(wanted))
     new_rows: list[dict[str, Any]] = []
     moved: list[int] = []
     now = utcnow()
-    minutes = dt.timedelta(minutes=DEFAULT_MINUTES[AppointmentKind.OPVANG_AAN_DE_POORT])
     for case_id, (release_on, institution) in wanted.items():
         held = existing.get(case_id)
         if held is None:
-            if release_on < today:
-                continue  # released before we knew: nothing left to plan at the gate
-            begins = at_local(release_on, RELEASE_TIME)
-            new_rows.append(
-                {
-                    "case_id": case_id,
-                    "kind": AppointmentKind.OPVANG_AAN_DE_POORT.value,
-                    "status": AppointmentStatus.PLANNED.value,
-                    "starts_at": begins,
-                    "ends_at": begins + minutes,
-                    "all_day": False,
-                    "location": gate_address(institution),
-                    "online_url": "",
-                    "notes": "",
-                    "follows_release": True,
-                    "met_by": "",
-                    "transport": "",
-                    "first_place": "",
-                    "first_with": "",
-                    "checklist": {},
-                    "handover_note": "",
-                    "sequence": 0,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-            )
+            if release_on >= today:  # released before we knew: nothing left to plan at the gate
+                new_rows.append(_gate_row(case_id, release_on, institution, now))
             continue
         if not held.follows_release or held.status != AppointmentStatus.PLANNED:
             continue
@@ -160,3 +100,80 @@ async def sync_release_appointments(
     if new_rows:
         await session.execute(insert(APPOINTMENTS), new_rows)
     return moved
+
+
+async def _release_dates(
+    session: AsyncSession, case_ids: list[int] | None
+) -> dict[int, tuple[dt.date, Institution | None]]:
+    """Per open case (all, or these): the release date of its latest period and its institution."""
+    latest = (
+        select(DetentionPeriod.case_id, func.max(DetentionPeriod.id).label("period_id"))
+        .group_by(DetentionPeriod.case_id)
+        .subquery()
+    )
+    query = (
+        select(
+            Case.id,
+            DetentionPeriod.expected_release_on,
+            DetentionPeriod.released_on,
+            Institution,
+        )
+        .join(latest, latest.c.case_id == Case.id)
+        .join(DetentionPeriod, DetentionPeriod.id == latest.c.period_id)
+        .outerjoin(Institution, Institution.id == DetentionPeriod.institution_id)
+        .where(Case.status != CaseStatus.CLOSED)
+    )
+    rows: list[Any] = []
+    chunks = [case_ids[i : i + 900] for i in range(0, len(case_ids), 900)] if case_ids else [None]
+    for chunk in chunks:
+        q = query.where(Case.id.in_(chunk)) if chunk is not None else query
+        rows.extend((await session.execute(q)).all())
+    return {row[0]: (row[2] or row[1], row[3]) for row in rows if (row[2] or row[1]) is not None}
+
+
+async def _gate_appointments(session: AsyncSession, case_ids: list[int]) -> dict[int, Appointment]:
+    """The opvang-aan-de-poort appointment of each case (the one following the notices first)."""
+    existing: dict[int, Appointment] = {}
+    for start in range(0, len(case_ids), 900):
+        for appointment in (
+            await session.scalars(
+                select(Appointment).where(
+                    Appointment.case_id.in_(case_ids[start : start + 900]),
+                    Appointment.kind == AppointmentKind.OPVANG_AAN_DE_POORT,
+                    Appointment.status != AppointmentStatus.CANCELLED,
+                )
+            )
+        ).unique():
+            held = existing.get(appointment.case_id)
+            if held is None or (appointment.follows_release and not held.follows_release):
+                existing[appointment.case_id] = appointment
+    return existing
+
+
+def _gate_row(
+    case_id: int, release_on: dt.date, institution: Institution | None, now: dt.datetime
+) -> dict[str, Any]:
+    """A new opvang-aan-de-poort appointment at the gate on the release date, as a table row."""
+    begins = at_local(release_on, RELEASE_TIME)
+    minutes = dt.timedelta(minutes=DEFAULT_MINUTES[AppointmentKind.OPVANG_AAN_DE_POORT])
+    return {
+        "case_id": case_id,
+        "kind": AppointmentKind.OPVANG_AAN_DE_POORT.value,
+        "status": AppointmentStatus.PLANNED.value,
+        "starts_at": begins,
+        "ends_at": begins + minutes,
+        "all_day": False,
+        "location": gate_address(institution),
+        "online_url": "",
+        "notes": "",
+        "follows_release": True,
+        "met_by": "",
+        "transport": "",
+        "first_place": "",
+        "first_with": "",
+        "checklist": {},
+        "handover_note": "",
+        "sequence": 0,
+        "created_at": now,
+        "updated_at": now,
+    }

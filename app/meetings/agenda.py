@@ -71,7 +71,11 @@ def _discussed(reason: AgendaReason | None = None):  # type: ignore[no-untyped-d
 async def due_cases(
     session: AsyncSession, meeting: Meeting, region: Region
 ) -> dict[int, tuple[AgendaReason, dt.date]]:
-    """case id -> (reason, date of entry) for every case due at this meeting."""
+    """case id -> (reason, date of entry) for every case due at this meeting.
+
+    One query per reason (new, doorstroom, vervolg, release, …), each offering its cases; a case
+    due for several reasons keeps the most pressing. The reasons read as one list on purpose: the
+    rules of when a case comes back are this function (docs/domain.md, "Deadlines")."""
     day = meeting_day(meeting)
     due: dict[int, tuple[AgendaReason, dt.date]] = {}
 
@@ -152,7 +156,10 @@ async def due_cases(
 async def build_agenda(
     session: AsyncSession, meeting: Meeting, *, added_by: int | None = None
 ) -> AgendaChange:
-    """(Re)build the agenda; works on plain rows and bulk statements, so it stays fast for big regions."""
+    """(Re)build the agenda; works on plain rows and bulk statements, so it stays fast for big regions.
+
+    Kept in one piece because every step reads and changes the same rows (what is due, what the
+    chair added, removed or moved, what was deferred last time) before one bulk write."""
     series = meeting.series
     region = series.region
     due = await due_cases(session, meeting, region)

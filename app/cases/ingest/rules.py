@@ -40,6 +40,18 @@ def _iso(d: dt.date | None) -> str | None:
     return d.isoformat() if d else None
 
 
+def _pi_contact(case: CaseState, p: dict[str, Any]) -> None:
+    """The PI's casemanager as the notice names them (a field left empty keeps what is known)."""
+    for attr, key in (
+        ("pi_contact_name", "casemanager_naam"),
+        ("pi_contact_email", "casemanager_email"),
+        ("pi_contact_phone", "casemanager_telefoon"),
+    ):
+        if p[key] and getattr(case, attr) != p[key]:
+            setattr(case, attr, p[key])
+            case.touch("pi_contact")
+
+
 class Rules:
     """Applies the records of one delivery to its state, in order."""
 
@@ -157,14 +169,7 @@ class Rules:
             attention += self._reopen(case, region, p, changes)
         else:
             case = self._open_case(person, region, entered, p)
-        for attr, key in (
-            ("pi_contact_name", "casemanager_naam"),
-            ("pi_contact_email", "casemanager_email"),
-            ("pi_contact_phone", "casemanager_telefoon"),
-        ):
-            if p[key] and getattr(case, attr) != p[key]:
-                setattr(case, attr, p[key])
-                case.touch("pi_contact")
+        _pi_contact(case, p)
         period = PeriodState(
             id=self.delivery.next_id("detention_periods"),
             institution_id=institution.id if institution else None,

@@ -117,10 +117,14 @@ def _require_coordinator(p: Principal) -> None:
         raise NotFoundError()
 
 
-@get("/meldingen", include_in_schema=False)
-async def upload_page(request: Request[Any, Any, Any], db: DB, principal: CurrentUser) -> Template:
-    _require_coordinator(principal)
-    batches = await recent_batches(db, principal.organisation_id)
+def _upload_page(
+    request: Request[Any, Any, Any],
+    principal: Principal,
+    batches: list[NoticeBatch],
+    error: str | None = None,
+    status_code: int = 200,
+    error_list: list[dict[str, str]] | None = None,
+) -> Template:
     return page(
         request,
         "notices/upload.html",
@@ -128,9 +132,16 @@ async def upload_page(request: Request[Any, Any, Any], db: DB, principal: Curren
         active="meldingen",
         title="Meldingen inlezen",
         batches=batches,
-        error=None,
-        error_list=[],
+        error=error,
+        error_list=error_list or [],
+        status_code=status_code,
     )
+
+
+@get("/meldingen", include_in_schema=False)
+async def upload_page(request: Request[Any, Any, Any], db: DB, principal: CurrentUser) -> Template:
+    _require_coordinator(principal)
+    return _upload_page(request, principal, await recent_batches(db, principal.organisation_id))
 
 
 def _summary(results: list[dict[str, Any]]) -> dict[str, int]:
@@ -157,29 +168,15 @@ async def upload_preview(
     # takes its write lock at BEGIN).
     await db.commit()
     if not isinstance(upload, UploadFile) or not upload.filename:
-        return page(
-            request,
-            "notices/upload.html",
-            principal=principal,
-            active="meldingen",
-            title="Meldingen inlezen",
-            batches=batches,
-            error="Kies eerst een bestand (CSV).",
-            error_list=[],
-            status_code=400,
-        )
+        return _upload_page(request, principal, batches, "Kies eerst een bestand (CSV).", 400)
     raw = await upload.read()
     if len(raw) > settings.max_upload_bytes:
-        return page(
+        return _upload_page(
             request,
-            "notices/upload.html",
-            principal=principal,
-            active="meldingen",
-            title="Meldingen inlezen",
-            batches=batches,
-            error=f"Het bestand is groter dan {settings.max_upload_bytes // 1024 // 1024} MB.",
-            error_list=[],
-            status_code=413,
+            principal,
+            batches,
+            f"Het bestand is groter dan {settings.max_upload_bytes // 1024 // 1024} MB.",
+            413,
         )
     factory = request.app.state.session_factory
     kind = "json" if upload.filename.lower().endswith(".json") else "csv"
@@ -196,17 +193,7 @@ async def upload_preview(
         parsed = read(raw, kind)
     except UnreadableFileError as exc:
         await mark_unreadable(factory, batch_id, exc.message)
-        return page(
-            request,
-            "notices/upload.html",
-            principal=principal,
-            active="meldingen",
-            title="Meldingen inlezen",
-            batches=batches,
-            error=exc.message,
-            error_list=exc.errors,
-            status_code=400,
-        )
+        return _upload_page(request, principal, batches, exc.message, 400, exc.errors)
     result = await apply_delivery(factory, audit, batch_id, parsed, today_local(), dry_run=True)
     rows = result.as_dict()["results"]
     kinds: dict[str, int] = {}

@@ -40,7 +40,12 @@ def _same_origin(socket: WebSocket[Any, Any, Any], settings: Settings) -> bool:
 async def plan_socket(
     socket: WebSocket[Any, Any, Any], case_id: FromPath[int], ticket: FromQuery[str] = ""
 ) -> None:
-    """The y-websocket endpoint of a case's plan: session cookie or single-use ticket (contract §6)."""
+    """The y-websocket endpoint of a case's plan: session cookie or single-use ticket
+    (docs/interfaces.md, "The plan channel").
+
+    One function for the socket's whole life — who is calling, whether they may see the case, the
+    audit of opening and editing, serving it and its close code — because each step needs what the
+    one before it found (the principal, the case, the audit context)."""
     await socket.accept()
     app = socket.app
     settings: Settings = app.state.settings
