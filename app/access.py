@@ -1,7 +1,8 @@
 """The one access policy: who may see or change which case, meeting and series, and what an id a
 client sent may name.
 
-Rules (domain.md, "Privacy rules"; 001:L3655-3658, L2321-2324):
+Rules (docs/domain.md, "Privacy rules": Modelprivacyconvenant Veiligheidshuizen art. 3.3, and the
+DPAN protocol of the Samenwerkingsmodel Nazorg 2009 for the gemeenten):
 - A coordinator sees the cases of the regions they coordinate (their organisation's region and
   the series they chair).
 - A member of a region's meeting series sees that region's cases ("voorzover zij deelnemer

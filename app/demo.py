@@ -1,4 +1,4 @@
-"""Demo data (contract section 2): two regions, their partners, six demo accounts, ~40 synthetic cases.
+"""Demo data (docs/interfaces.md, "Demo accounts"): two regions, their partners, six demo accounts, ~40 synthetic cases.
 
 Every person is synthetic (Faker nl_NL, BSNs generated to pass the elfproef). Dates are relative
 to the day of loading, so the demo always shows a live week.

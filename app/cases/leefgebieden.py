@@ -13,7 +13,7 @@ from app.db import upsert, utcnow
 from app.principal import Principal
 from app.reference.models import Organisation, Region
 
-# During detention (001:L1187-1221) and at release/closure (001:L2982-2990).
+# During detention and at closure (docs/domain.md, "Leefgebieden").
 STATUSES: list[tuple[str, str]] = [
     ("onbekend", "Onbekend"),
     ("geen_probleem", "Geen probleem"),
@@ -27,7 +27,8 @@ CLOSURE_STATUSES: list[tuple[str, str]] = [
 ]
 STATUS_LABELS = dict(STATUSES + CLOSURE_STATUSES)
 KNOWN = [("onbekend", "Nog niet nagegaan"), ("ja", "Bekend"), ("nee", "Niet bekend")]
-# Care content is need-to-know (000:L447-449): its notes only for case regie and the writer.
+# Care content is need-to-know (docs/domain.md, "Privacy rules"): its notes only for case regie
+# and the writer.
 NEED_TO_KNOW = {"zorg"}
 
 

@@ -16,7 +16,7 @@ from app.reference.models import Institution, Municipality, Region
 
 
 class CaseStatus(enum.StrEnum):
-    """Where a case is in its life (domain.md, "The life of a case")."""
+    """Where a case is in its life (docs/domain.md, "The life of a case")."""
 
     OPEN = "open"
     NAZORG = "nazorg"
@@ -142,7 +142,7 @@ class DetentionPeriod(TimestampMixin, Base):
 
 
 class NoticeKind(enum.StrEnum):
-    """The kinds of detention notice (contract section 4)."""
+    """The kinds of detention notice (docs/interfaces.md, "Detention notices")."""
 
     INSTROOM = "instroom"
     OVERPLAATSING = "overplaatsing"
@@ -263,7 +263,8 @@ class Notice(Base):
 
 
 class LeefgebiedStatus(Base):
-    """The state of one leefgebied of a case (001:L1187-1221, at release 001:L2982-2990)."""
+    """The state of one leefgebied of a case, during detention and at closure (docs/domain.md,
+    "Leefgebieden")."""
 
     __tablename__ = "leefgebied_statuses"
     __table_args__ = (UniqueConstraint("case_id", "key"),)

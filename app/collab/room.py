@@ -1,4 +1,5 @@
-"""One plan document with its connected clients, and one client's socket in it."""
+"""One plan document with its connected clients, and one client's socket in it. ("note N": the
+numbered notes on the plan channel in docs/interfaces.md.)"""
 
 from __future__ import annotations
 
@@ -59,11 +60,9 @@ class Room:
         self.sections = sections
         self.doc: Doc[Any] = Doc()
         for key in sections:
-            self.doc.get(key, type=Text)  # declare the schema before any update (notes, item 5)
+            self.doc.get(key, type=Text)  # declare the schema before any update (note 5)
         self.awareness = Awareness(self.doc)
-        self.awareness.set_local_state(
-            None
-        )  # the server has no presence of its own (notes, item 6)
+        self.awareness.set_local_state(None)  # the server has no presence of its own (note 6)
         self.connections: set[Connection] = set()
         self.ready = asyncio.Event()
         self.origin: Connection | str | None = None
@@ -78,7 +77,7 @@ class Room:
         self.doc.observe(self._on_update)
 
     def _on_update(self, event: Any) -> None:
-        # Called inside apply_update; `self.origin` says who sent it (notes, item 3).
+        # Called inside apply_update; `self.origin` says who sent it (note 3).
         update = bytes(event.update)
         if self.origin == "remote":
             self.remote.append(update)

@@ -337,7 +337,9 @@ class CollabServer:
         reader: asyncio.Task[int] | None = None
         code = 1000
         try:
-            connection.push(create_sync_message(room.doc))  # sync step 1 (notes, item 1)
+            connection.push(
+                create_sync_message(room.doc)
+            )  # sync step 1 (docs/interfaces.md, note 1)
             if room.awareness.states:
                 connection.push(
                     create_awareness_message(
@@ -434,7 +436,7 @@ class CollabServer:
             update = encode_awareness(trusted)
             room.awareness.apply_awareness_update(update, connection)
             frame = create_awareness_message(update)
-            for other in room.connections:  # including the sender (notes, item 2)
+            for other in room.connections:  # including the sender (note 2)
                 other.push(frame)
             self.fanout(room.case_id, b"A", frame)
         elif kind == MSG_QUERY_AWARENESS:

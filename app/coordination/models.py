@@ -30,7 +30,8 @@ class PlanVersion(Base):
 
 
 class PlanTicket(Base):
-    """A short-lived, single-use ticket to open a plan's realtime channel (contract section 3)."""
+    """A short-lived, single-use ticket to open a plan's realtime channel (docs/interfaces.md, "The
+    API")."""
 
     __tablename__ = "plan_tickets"
 
@@ -63,7 +64,7 @@ class ActionStatus(enum.StrEnum):
 
 
 class ActionItem(Base):
-    """What, by whom, by when — per leefgebied (000:L1899-1901)."""
+    """What, by whom, by when — per leefgebied (docs/domain.md, "The life of a case", step 5)."""
 
     __tablename__ = "action_items"
     __table_args__ = (
@@ -125,7 +126,7 @@ class ActionUpdate(Base):
 
 
 class AppointmentKind(enum.StrEnum):
-    """The moments of a case (architecture.md: moment -> Appointment)."""
+    """The kinds of appointment of a case (moments on screen; docs/woordenlijst.md)."""
 
     VERVOLG = "vervolg"
     TRAJECTGESPREK = "trajectgesprek"

@@ -1,7 +1,8 @@
 """Pairing the internal (PI) and external casemanager, with suggestions ranked by fit.
 
 Fit, in order of weight: the organisation works on the leefgebieden where the case has problems;
-its casemanager has room under the caseload norm of about 30 cases (inspection report 004:L557);
+its casemanager has room under the national caseload norm of about 30 cases (docs/domain.md,
+"The life of a case");
 the casemanager was involved with the same person before; the organisation is the person's gemeente.
 """
 

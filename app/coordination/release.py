@@ -28,7 +28,8 @@ RELEASE_TIME = dt.time(9, 0)  # PIs release in the morning; the appointment is e
 
 @dataclass(frozen=True)
 class ChecklistItem:
-    """One thing to have arranged at release (000:L1129-1131; the first 72 hours, 001:L107-109)."""
+    """One thing to have arranged at release, for the first 72 hours (docs/domain.md, "The life of a
+    case", step 7)."""
 
     key: str
     label: str

@@ -1,6 +1,6 @@
 """Building a meeting's agenda from the cases that are due, and the signals a chair needs per item.
 
-Due (domain.md, "The life of a case", steps 2 and 4-7):
+Due (docs/domain.md, "The life of a case", step 3):
 - instroom: an open case of the region that was never discussed for instroom;
 - doorstroom: a case transferred to another institution since it was last discussed;
 - uitstroom: expected release within the region's window and not yet discussed for it;
@@ -44,7 +44,8 @@ from app.meetings.services import ACTIVE_MEETING, AMSTERDAM
 from app.reference.models import Region
 
 AGENDA_ITEMS = cast(Table, AgendaItem.__table__)
-SCREENING_WORKING_DAYS = 10  # first contact and screening within ten working days (000:L611, L1567)
+# First contact and screening within ten working days (docs/domain.md, "Deadlines").
+SCREENING_WORKING_DAYS = 10
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ async def due_cases(
 ) -> dict[int, tuple[AgendaReason, dt.date]]:
     """case id -> (reason, date of entry) for every case due at this meeting.
 
-    One query per reason (new, doorstroom, vervolg, release, …), each offering its cases; a case
+    One query per reason (instroom, doorstroom, uitstroom, vervolg), each offering its cases; a case
     due for several reasons keeps the most pressing. The reasons read as one list on purpose: the
     rules of when a case comes back are this function (docs/domain.md, "Deadlines")."""
     day = meeting_day(meeting)

@@ -15,7 +15,7 @@ from app.reference.models import Organisation, Region
 
 
 class SeriesKind(enum.StrEnum):
-    """The meeting forms seen in the field (domain.md, "Meeting forms")."""
+    """The meeting forms seen in the field (docs/domain.md, "Meeting forms")."""
 
     INSTROOMOVERLEG = "instroomoverleg"
     DTB = "dtb"

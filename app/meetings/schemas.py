@@ -1,4 +1,4 @@
-"""API output shapes for meetings (contract section 3)."""
+"""API output shapes for meetings (docs/interfaces.md, "The API")."""
 
 from __future__ import annotations
 

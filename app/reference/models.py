@@ -90,7 +90,8 @@ class Region(Base):
     leefgebieden: Mapped[list[dict[str, str]]] = mapped_column(
         JSON, default=lambda: list(DEFAULT_LEEFGEBIEDEN)
     )
-    # Coordination continues after release until this many days have passed (000:L1894-1895).
+    # Coordination continues after release until this many days have passed (docs/domain.md,
+    # "Deadlines").
     aftercare_days: Mapped[int] = mapped_column(default=30)
     # Cases whose expected release falls within this window come on the agenda for uitstroom.
     uitstroom_window_days: Mapped[int] = mapped_column(default=42)

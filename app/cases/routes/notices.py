@@ -66,7 +66,7 @@ def _kind_of(content_type: str) -> str | None:
 async def api_notices(
     request: Request[Any, Any, Any], principal: CurrentUser, audit: Audit
 ) -> Response[Any]:
-    """Detention notices as a JSON array or as `text/csv` (contract section 4); one result per record."""
+    """Detention notices as a JSON array or as `text/csv` (docs/interfaces.md, "Detention notices"); one result per record."""
     if not _may_submit(principal):
         raise NotAllowedToSubmitError()
     settings: Settings = request.app.state.settings
