@@ -3,7 +3,7 @@
 1. The raw delivery is stored first, in a transaction of its own (nothing that arrives is lost).
 2. It is read (CSV or JSON); an unreadable delivery is answered with 400 and applied not at all.
 3. Its records are applied in one transaction (app/cases/ingest/), together with what other
-   domains keep in step with the notices (`AfterApply`: the release moments of coordination, which
+   domains keep in step with the notices (`AfterApply`: the release appointments of coordination, which
    this domain may not import). A fault rolls the whole delivery back: nothing of it is applied,
    and the stored delivery is marked `failed` so a beheerder can process it again.
 """

@@ -1,7 +1,7 @@
-"""Calendar invitations by e-mail (iTIP REQUEST/CANCEL, RFC 5546) for meetings and moments.
+"""Calendar invitations by e-mail (iTIP REQUEST/CANCEL, RFC 5546) for meetings and appointments.
 
 A periodic job reconciles what each participant should have with what was last sent to them
-(`Invitation`): a new participant gets a REQUEST, a re-planned meeting or moment an update with its
+(`Invitation`): a new participant gets a REQUEST, a re-planned meeting or appointment an update with its
 higher SEQUENCE, a cancellation (or someone no longer taking part) a CANCEL. Each message goes
 through the outbox once (its key holds the SEQUENCE and method), so reruns and restarts send
 nothing twice.

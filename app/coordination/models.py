@@ -144,7 +144,7 @@ class AppointmentKind(enum.StrEnum):
 
 
 class AppointmentStatus(enum.StrEnum):
-    """Life of a moment; a cancelled one stays (as STATUS:CANCELLED in calendars)."""
+    """Life of an appointment; a cancelled one stays (as STATUS:CANCELLED in calendars)."""
 
     PLANNED = "gepland"
     DONE = "afgerond"
@@ -160,9 +160,10 @@ class AppointmentStatus(enum.StrEnum):
 
 
 class Appointment(Base):
-    """A moment on a case: when, where, who is responsible and who takes part, with what belongs to
-    its kind (the release at the gate: gate, who meets the person, transport, the first appointment
-    afterwards and the release checklist; a handover: to whom, and a note).
+    """An appointment on a case (a moment, on screen): when, where, who is responsible and who
+    takes part, with what belongs to its kind (the release at the gate: gate, who meets the person,
+    transport, the first appointment afterwards and the release checklist; a handover: to whom,
+    and a note).
 
     Notes and checklist stay in the app: calendars and e-mails carry only the kind, the case
     reference, time, place and a link.
@@ -228,7 +229,7 @@ class Appointment(Base):
 
 
 class AppointmentParticipant(Base):
-    """Someone who takes part in a moment: it is in their calendar and they get its reminders."""
+    """Someone who takes part in an appointment: it is in their calendar and they get its reminders."""
 
     __tablename__ = "appointment_participants"
 
@@ -241,7 +242,7 @@ class AppointmentParticipant(Base):
 
 
 class AppointmentChange(Base):
-    """One change of a moment (which fields; dates old and new), by a person or a notice."""
+    """One change of an appointment (which fields; dates old and new), by a person or a notice."""
 
     __tablename__ = "appointment_changes"
 

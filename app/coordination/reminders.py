@@ -1,5 +1,5 @@
 """Reminders by e-mail, each sent once: an action due in two days, an action overdue, a release in
-seven days and tomorrow (to everyone on the opvang-aan-de-poort moment). The agenda-published
+seven days and tomorrow (to everyone on the opvang-aan-de-poort appointment). The agenda-published
 message is sent by the meetings domain and honours the same settings.
 
 "Once" is the outbox's unique key per reminder, recipient and date; the job can run again, on any

@@ -277,7 +277,7 @@ class Attendance(Base):
 
 
 class Invitation(Base):
-    """The last calendar invitation (iTIP) sent to one user for one meeting or moment: which
+    """The last calendar invitation (iTIP) sent to one user for one meeting or appointment: which
     SEQUENCE and method, so a change sends an update once and a removal sends a cancellation."""
 
     __tablename__ = "invitations"
