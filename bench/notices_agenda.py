@@ -31,7 +31,7 @@ from app.cases.intake import refresh_statistics
 from app.cases.models import Case, NoticeBatch
 from app.cli import migrate
 from app.db import create_engine, session_factory
-from app.demo import make_bsn
+from app.demo.world import make_bsn
 from app.meetings.agenda import build_agenda
 from app.meetings.models import AgendaItem, Meeting, MeetingSeries
 from app.meetings.services import AMSTERDAM, ensure_meetings

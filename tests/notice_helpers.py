@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts.services import issue_api_key
 from app.cases.ingest.format import COLUMNS
-from app.demo import make_bsn
+from app.demo.world import make_bsn
 from app.reference.models import Organisation
 from app.web import today_local
 

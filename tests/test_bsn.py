@@ -7,7 +7,7 @@ import random
 import pytest
 
 from app.cases.bsn import is_valid_bsn, mask_bsn, normalise_bsn
-from app.demo import make_bsn
+from app.demo.world import make_bsn
 
 
 @pytest.mark.parametrize("bsn", ["111222333", "123456782", "999999990"])
