@@ -161,10 +161,18 @@ async def test_api_keys_are_created_shown_once_and_revoked(
             .one()
         )
     await login(client, BEHEERDER)
+
+    async def active_keys() -> int:
+        found = re.search(r"<p>(\d+) actieve sleutels", (await client.get("/beheer")).text)
+        assert found, "the start page counts the active API keys"
+        return int(found.group(1))
+
+    before = await active_keys()
     page = await client.post(
         "/beheer/api-sleutels",
         data={"organisation_id": str(org.id), "name": "Weeklijst", "_csrf_token": csrf_of(client)},
     )
+    assert await active_keys() == before + 1
     key = re.search(r'<code id="nieuwe-sleutel">([^<]+)</code>', page.text)
     assert key
     headers = {"Authorization": f"Bearer {key.group(1)}"}
@@ -182,6 +190,7 @@ async def test_api_keys_are_created_shown_once_and_revoked(
         f"/beheer/api-sleutels/{key_id.group(1)}/intrekken", data={"_csrf_token": csrf_of(client)}
     )
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
+    assert await active_keys() == before
 
 
 async def test_audit_page_filters_by_person_user_and_period_and_exports_csv(

@@ -10,14 +10,15 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.accounts.models import User
-from app.cases.models import Case, CaseStatus, Pairing
+from app.accounts.models import ApiToken, User
+from app.accounts.services import issue_api_key
+from app.cases.models import Case, CaseStatus, Notice, NoticeBatch, NoticeStatus, Pairing
 from app.coordination.models import ActionItem
 from app.db import utcnow
 from app.meetings.models import Meeting, MeetingSeries, SeriesMember
 from app.meetings.services import ensure_meetings
-from app.reference.models import Region
-from tests.conftest import COORDINATOR_GRN, RECLASSERING, csrf_of, login
+from app.reference.models import Organisation, Region
+from tests.conftest import BEHEERDER, COORDINATOR_GRN, RECLASSERING, csrf_of, login
 
 HX = {"HX-Request": "true"}
 
@@ -207,3 +208,94 @@ async def test_a_refused_id_releases_the_requests_database_connection(
             assert (await client.get(path, headers=HX)).status_code == 404
     pool = app.state.engine.pool
     assert pool.checkedout() == 0
+
+
+async def test_a_regional_beheerder_names_only_what_they_manage(
+    client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    """Organisations, API keys, series chairs and parked notices sent by id in beheer forms go
+    through the beheerder's region (Fryslân's beheerder manages Fryslân's and national ones)."""
+    async with sessions() as s, s.begin():
+        orgs = {o.name: o for o in (await s.scalars(select(Organisation))).unique().all()}
+        _, groningen_key = await issue_api_key(
+            s, orgs["Zorg- en Veiligheidshuis Groningen"], "weeklijst", created_by=None
+        )
+        grn_region = (await s.scalars(select(Region).where(Region.code == "GRN"))).one()
+        batch = (await s.scalars(select(NoticeBatch))).first()
+        assert batch is not None
+        parked = Notice(
+            batch_id=batch.id,
+            row_number=1,
+            source_key="org:test",
+            melding_id="GRN-PARKED-1",
+            soort="uitstroom",
+            bsn="",
+            raw="{}",
+            content_hash="x",
+            status=NoticeStatus.PARKED,
+            region_id=grn_region.id,
+        )
+        s.add(parked)
+        series = (
+            (await s.scalars(select(MeetingSeries).join(Region).where(Region.code == "FRL")))
+            .unique()
+            .one()
+        )
+        partner = (await s.scalars(select(User).where(User.email == RECLASSERING))).unique().one()
+    groningen = orgs["Zorg- en Veiligheidshuis Groningen"]
+    await login(client, BEHEERDER)
+    key = await _post(
+        client, "/beheer/api-sleutels", {"organisation_id": str(groningen.id), "name": "x"}
+    )
+    assert key.status_code == 400
+    assert "Kies de organisatie die de sleutel gebruikt." in key.text
+    national = await _post(
+        client,
+        "/beheer/api-sleutels",
+        {"organisation_id": str(orgs["DJI Frontoffice Noord"].id), "name": "x"},
+    )
+    assert national.status_code == 200
+    revoke = await _post(client, f"/beheer/api-sleutels/{groningen_key.id}/intrekken", {})
+    assert revoke.status_code == 404
+    user = await _post(
+        client,
+        "/beheer/gebruikers",
+        {
+            "name": "Nieuwe collega",
+            "email": "nieuw@groningen.example",
+            "organisation_id": str(groningen.id),
+            "roles": "netwerkpartner",
+        },
+    )
+    assert user.status_code == 400
+    assert "Kies de organisatie van deze gebruiker." in user.text
+    reprocess = await _post(client, f"/beheer/meldingen/{parked.id}/opnieuw", {})
+    assert reprocess.status_code == 404
+    chair = await _post(
+        client,
+        f"/beheer/reeksen/{series.id}",
+        {
+            "name": series.name,
+            "kind": "instroomoverleg",
+            "region_id": str(series.region_id),
+            "cadence_weeks": "1",
+            "weekday": "1",
+            "start_time": "10:00",
+            "duration_minutes": "90",
+            "item_minutes": "4",
+            "agenda_lead_hours": "20",
+            "chair_id": str(partner.id),  # not a coordinator: never offered as chair
+        },
+    )
+    assert chair.status_code == 400
+    assert "Kies de voorzitter uit de lijst." in chair.text
+    async with sessions() as s:
+        stored_key = await s.get(ApiToken, groningen_key.id)
+        stored_notice = await s.get(Notice, parked.id)
+        stored_series = await s.get(MeetingSeries, series.id)
+    assert stored_key is not None
+    assert stored_key.revoked_at is None
+    assert stored_notice is not None
+    assert stored_notice.status == NoticeStatus.PARKED
+    assert stored_series is not None
+    assert stored_series.chair_id != partner.id
