@@ -80,8 +80,8 @@ async def ingest_cases(session: AsyncSession, records: list[dict[str, str]]) -> 
     """As `new_cases`, inside the caller's transaction (for set-ups without an HTTP client)."""
     from app.audit import AuditContext
     from app.cases.ingest import ingest
+    from app.cases.ingest.reading import RawRecord
     from app.cases.models import NoticeBatch, NoticeStatus
-    from app.cases.notices import RawRecord
 
     office = (
         (await session.scalars(select(Organisation).where(Organisation.name == FRONT_OFFICE)))

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.cases.models import Case, DetentionPeriod, Notice, NoticeStatus
-from app.coordination.appointments import RELEASE_TIME
 from app.coordination.models import ActionItem, ActionStatus, Appointment, AppointmentKind
+from app.coordination.release import RELEASE_TIME
 from app.db import utcnow
 from app.meetings.models import AgendaItem, Meeting, MeetingSeries, MeetingStatus
 from app.meetings.services import AMSTERDAM, ensure_meetings
