@@ -23,15 +23,15 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The date matrix: the date-sensitive suites (SQLite) once per moment, each test and each process it
-# starts on a clock set to that moment (KT_TEST_NOW, tests/clock.py). A Monday morning; a Tuesday
+# starts on a clock set to that moment (KT_TEST_NOW, tests/support/clock.py). A Monday morning; a Tuesday
 # half an hour before the weekly meeting; New Year's night (00:30 in Amsterdam, still 2026 in UTC);
 # the summer-time night half an hour before the clock jumps; the winter-time night in the hour that
 # happens twice; Koningsdag on a meeting Tuesday. `make test-dates TEST_DATES=…` tries other moments.
 TEST_DATES ?= 2027-01-04T08:00:00+00:00 2027-01-05T08:30:00+00:00 2026-12-31T23:30:00+00:00 \
 	2027-03-28T00:30:00+00:00 2027-10-31T00:30:00+00:00 2027-04-27T08:00:00+00:00
-DATE_TESTS ?= tests/test_agenda.py tests/test_moments.py tests/test_reminders.py \
-	tests/test_calendar.py tests/test_room.py tests/test_browser_room.py tests/test_demo.py \
-	tests/test_work.py
+DATE_TESTS ?= tests/meetings/test_agenda.py tests/coordination/test_appointments.py tests/coordination/test_reminders.py \
+	tests/coordination/test_feeds_and_invitations.py tests/coordination/test_room.py tests/browser/test_room.py tests/platform/test_demo.py \
+	tests/coordination/test_my_work.py
 
 test-dates: setup
 	@failed=""; for moment in $(TEST_DATES); do \
@@ -85,7 +85,7 @@ audit: setup
 	npm audit
 
 screenshots: setup
-	$(PY) -m tests.screenshots
+	$(PY) -m tests.support.screenshots
 
 clean:
 	rm -rf $(VENV) $(TOOLS) node_modules static/build var/test mutants

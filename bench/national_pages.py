@@ -43,7 +43,7 @@ from app.reference.models import Region
 from app.reference.services import assign_province_to_region, load_reference_data
 from app.settings import ROOT, Settings
 from bench.common import free_port, scratch_postgres
-from tests import clock
+from tests.support import clock
 
 SECRET = "bench-national-secret-key"  # noqa: S105 (a scratch database)
 OTHER_PROVINCES = [
@@ -317,7 +317,7 @@ def serve(url: str, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         **clock.child_env(),
     }
     process = subprocess.Popen(
-        clock.module_command("app.cli", "serve"),  # on the caller's clock (tests/clock.py)
+        clock.module_command("app.cli", "serve"),  # on the caller's clock (tests/support/clock.py)
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

@@ -32,8 +32,8 @@ from app.cli import migrate
 from app.settings import ROOT, Settings
 from bench.common import scratch_postgres
 from tests.conftest import _load
-from tests.live import LiveServer, free_port
-from tests.notice_helpers import csv_bytes, instroom, new_bsn
+from tests.support.live import LiveServer, free_port
+from tests.support.notice_helpers import csv_bytes, instroom, new_bsn
 
 TICKS = os.sysconf("SC_CLK_TCK")
 

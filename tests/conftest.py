@@ -4,7 +4,7 @@
   per worker and copied for each test.
 - PostgreSQL: template databases (migrated, reference and demo data) are built once per worker;
   each test gets its own clone (CREATE DATABASE … TEMPLATE), dropped in the background afterwards.
-With KT_TEST_NOW set (tests/clock.py) every test, and every process it starts, runs from that
+With KT_TEST_NOW set (tests/support/clock.py) every test, and every process it starts, runs from that
 moment on; the templates are built on that day too. At the end the run says which suites it
 skipped and writes var/test-report.json (CI checks that the PostgreSQL suite ran).
 """
@@ -36,7 +36,7 @@ from app.demo import load_demo
 from app.main import create_app
 from app.reference.services import load_reference_data
 from app.settings import ROOT, Settings
-from tests import clock
+from tests.support import clock
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "")
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "")

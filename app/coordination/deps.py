@@ -7,7 +7,7 @@
 - `appointment: CaseAppointment` beside `case: VisibleCase` on a path with
   `{appointment_id:int}`: an appointment of that case, else 404.
 
-The parameter's name is its key (tests/test_layers.py checks that handlers keep to it).
+The parameter's name is its key (tests/platform/test_layers.py checks that handlers keep to it).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
   from `meeting_id` in the query or the form; None when none is given; 404 unless the caller may
   see it and its series handles the case (its region). Its chair manages the case there.
 
-The parameter's name is its key (tests/test_layers.py checks that handlers keep to it).
+The parameter's name is its key (tests/platform/test_layers.py checks that handlers keep to it).
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Accounts: login, sessions, tokens, password reset."""

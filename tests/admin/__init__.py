@@ -1,0 +1,1 @@
+"""Beheer: users, organisations, API keys, series, the audit trail."""

@@ -1,0 +1,1 @@
+"""In Chromium: what users do, end to end."""

@@ -1,0 +1,1 @@
+"""Cases: notices in, the case list, leefgebieden and basisdossier."""

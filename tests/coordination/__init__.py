@@ -1,0 +1,1 @@
+"""Coordination: the room, appointments, Mijn werk, calendars, invitations, reminders."""

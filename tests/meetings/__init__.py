@@ -1,0 +1,1 @@
+"""Meetings: cadence, the agenda, the meetings API."""

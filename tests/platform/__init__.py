@@ -1,0 +1,1 @@
+"""What holds the app together: layers, migrations, health, logs, limits, back-up, workers, demo."""

@@ -1,0 +1,1 @@
+"""The live parts: the plan channel, its store, faults, several processes."""
