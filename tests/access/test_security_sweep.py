@@ -27,7 +27,7 @@ from tests.support.notice_helpers import csv_bytes, instroom, new_bsn
 # What each route is about, and so who may call it:
 #   public  – anyone, also without logging in
 #   user    – anyone logged in (their own things: profile, lists filtered by the access policy)
-#   object  – one case, meeting, moment, action or delivery of the Fryslân region: the Groningen
+#   object  – one case, meeting, appointment, action or delivery of the Fryslân region: the Groningen
 #             coordinator gets 404, the Fryslân coordinator gets it
 #   admin   – beheerders only (404 for everyone else)
 #   stream  – an object route that streams (Server-Sent Events): only the refusal is checked
@@ -191,7 +191,7 @@ async def frl_objects(
         item = (
             await s.scalars(select(AgendaItem).where(AgendaItem.meeting_id == meeting.id))
         ).first()
-        moment = (
+        appointment = (
             (
                 await s.scalars(
                     select(Appointment)
@@ -202,8 +202,8 @@ async def frl_objects(
             .unique()
             .first()
         )
-        assert moment is not None
-        case = await s.get(Case, moment.case_id)
+        assert appointment is not None
+        case = await s.get(Case, appointment.case_id)
         assert item is not None
         assert case is not None
         action = ActionItem(case_id=case.id, leefgebied="onderdak", description="Sweep")
@@ -220,7 +220,7 @@ async def frl_objects(
             "meeting_id": str(meeting.id),
             "item_id": str(item.id),
             "action_id": str(action.id),
-            "appointment_id": str(moment.id),
+            "appointment_id": str(appointment.id),
             "key": "onderdak",
             "action": "start",
             "user_id": str(user.id),

@@ -99,7 +99,7 @@ def test_the_release_checklist_by_touch_and_keyboard_on_a_phone(
     page.get_by_role("link", name="Opvang aan de poort").first.click()
     expect(page.get_by_role("heading", name="Checklist eerste dag")).to_be_visible()
     fits_the_screen(page)
-    moment_id = int(page.url.split("/momenten/")[1].split("?")[0])
+    appointment_id = int(page.url.split("/momenten/")[1].split("?")[0])
     badge = page.locator("#checklist .kt-badge")
     start = int((badge.inner_text()).split(" ")[0])
     page.get_by_label("Medicatie voor de eerste dagen mee").tap()
@@ -108,7 +108,7 @@ def test_the_release_checklist_by_touch_and_keyboard_on_a_phone(
     page.keyboard.press("Tab")
     page.keyboard.press("Space")
     expect(badge).to_have_text(f"{start + 2} van 8 geregeld")
-    stored = query(db, "select checklist from appointments where id = ?", moment_id)[0][0]
+    stored = query(db, "select checklist from appointments where id = ?", appointment_id)[0][0]
     assert '"medication": true' in stored
     page.reload()
     expect(page.locator("#checklist .kt-badge")).to_have_text(f"{start + 2} van 8 geregeld")

@@ -60,7 +60,7 @@ def poison(db: Path) -> dict[str, int]:
         for table, columns in UNIQUE_FIELDS.items():
             assignments = ", ".join(f"{c} = ? || id" for c in columns)
             conn.execute(f"UPDATE {table} SET {assignments}", [PAYLOAD] * len(columns))  # noqa: S608
-        case_id, moment_id, action_id = conn.execute(
+        case_id, appointment_id, action_id = conn.execute(
             "SELECT c.id, a.id, ai.id FROM cases c JOIN appointments a ON a.case_id = c.id "
             "JOIN action_items ai ON ai.case_id = c.id WHERE c.reference LIKE 'FRL-%' "
             "ORDER BY a.kind = 'opvang_poort' DESC LIMIT 1"
@@ -78,7 +78,7 @@ def poison(db: Path) -> dict[str, int]:
         ).fetchone()[0]
     return {
         "case": case_id,
-        "moment": moment_id,
+        "moment": appointment_id,
         "action": action_id,
         "meeting": meeting_id,
         "user": user_id,

@@ -89,7 +89,7 @@ async def test_case_page_shows_person_detention_and_masks_bsn_for_partners(
     assert "•••••" + case.person.bsn[-4:] in partner_view.text
 
 
-async def test_case_api_matches_the_contract(
+async def test_case_api_answers_as_documented(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     case = (await _frl_cases(sessions))[0]

@@ -1,4 +1,5 @@
-"""POST /api/v1/notices with the files that really arrive (contract sections 3 and 4), on both engines."""
+"""POST /api/v1/notices with the files that really arrive (docs/interfaces.md, "The API" and
+"Detention notices"), on both engines."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Moments of a case: the release at the gate follows the notices, moments are planned and changed
-through the pages, the checklist ticks, vervolg feeds the agenda, closure ends it all."""
+"""Appointments of a case (moments, on screen): the release at the gate follows the notices,
+appointments are planned and changed through the pages, the checklist ticks, vervolg feeds the
+agenda, closure ends it all."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ async def notices(
     return dict(response.json())
 
 
-async def release_moment(
+async def release_appointment(
     sessions: async_sessionmaker[AsyncSession], case_id: int
 ) -> Appointment | None:
     async with sessions() as s:
@@ -88,7 +89,7 @@ def event(cal: Calendar, uid_prefix: str) -> Any:
     return found[0]
 
 
-async def test_the_release_moment_follows_the_notices_and_the_calendar_follows_it(
+async def test_the_release_appointment_follows_the_notices_and_the_calendar_follows_it(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     headers = await api_key(sessions)
@@ -98,25 +99,25 @@ async def test_the_release_moment_follows_the_notices_and_the_calendar_follows_i
         client, headers, [instroom("R-1", bsn, verwachte_einddatum=expected.isoformat())]
     )
     case_id = body["results"][0]["case_id"]
-    moment = await release_moment(sessions, case_id)
-    assert moment is not None
-    starts = moment.starts_at.astimezone(AMSTERDAM)
+    appointment = await release_appointment(sessions, case_id)
+    assert appointment is not None
+    starts = appointment.starts_at.astimezone(AMSTERDAM)
     assert (starts.date(), starts.time()) == (expected, dt.time(9, 0))
-    assert moment.follows_release
-    assert "PI Leeuwarden" in moment.location
+    assert appointment.follows_release
+    assert "PI Leeuwarden" in appointment.location
 
-    # the casemanager is put on the moment, at 07:30 (PIs often release early)
+    # the casemanager is put on the appointment, at 07:30 (PIs often release early)
     await login(client, COORDINATOR_FRL)
     reclassering = await user_id(sessions, RECLASSERING)
     saved = await post_form(
         client,
-        f"/casussen/{case_id}/momenten/{moment.id}",
+        f"/casussen/{case_id}/momenten/{appointment.id}",
         {
             "kind": "opvang_aan_de_poort",
             "date": expected.isoformat(),
             "time": "07:30",
             "minutes": "90",
-            "location": moment.location,
+            "location": appointment.location,
             "participants": [str(reclassering)],
             "met_by": "Casemanager reclassering",
             "follows_release": "1",
@@ -124,7 +125,7 @@ async def test_the_release_moment_follows_the_notices_and_the_calendar_follows_i
     )
     assert saved.status_code == 303
     client.cookies.clear()
-    before = event(await feed_of(client, RECLASSERING), f"moment-{moment.id}@")
+    before = event(await feed_of(client, RECLASSERING), f"moment-{appointment.id}@")
     assert before["DTSTART"].dt.astimezone(AMSTERDAM) == dt.datetime.combine(
         expected, dt.time(7, 30), tzinfo=AMSTERDAM
     )
@@ -142,24 +143,24 @@ async def test_the_release_moment_follows_the_notices_and_the_calendar_follows_i
             }
         ],
     )
-    moved = await release_moment(sessions, case_id)
+    moved = await release_appointment(sessions, case_id)
     assert moved is not None
     assert moved.starts_at.astimezone(AMSTERDAM) == dt.datetime.combine(
         moved_to, dt.time(7, 30), tzinfo=AMSTERDAM
     )  # the date moved, the time of day stayed
-    after = event(await feed_of(client, RECLASSERING), f"moment-{moment.id}@")
+    after = event(await feed_of(client, RECLASSERING), f"moment-{appointment.id}@")
     assert after["DTSTART"].dt.astimezone(AMSTERDAM).date() == moved_to
     assert int(after["SEQUENCE"]) > int(before["SEQUENCE"])
     assert str(after["UID"]) == str(before["UID"])
     async with sessions() as s:
         history = (
             await s.scalars(
-                select(AppointmentChange).where(AppointmentChange.appointment_id == moment.id)
+                select(AppointmentChange).where(AppointmentChange.appointment_id == appointment.id)
             )
         ).all()
     assert [h.source for h in history][-1] == "melding"
 
-    # released early after all (yesterday): the moment goes to the actual release date
+    # released early after all (yesterday): the appointment goes to the actual release date
     released = today_local() - dt.timedelta(days=1)
     await notices(
         client,
@@ -173,7 +174,7 @@ async def test_the_release_moment_follows_the_notices_and_the_calendar_follows_i
             }
         ],
     )
-    final = await release_moment(sessions, case_id)
+    final = await release_appointment(sessions, case_id)
     assert final is not None
     assert final.starts_at.astimezone(AMSTERDAM).date() == released
 
@@ -243,11 +244,13 @@ async def test_planning_a_trajectgesprek_checks_the_form_and_who_may_take_part(
 
     client.cookies.clear()
     await login(client, COORDINATOR_GRN)
-    moment_id = good.headers["location"].split("/momenten/")[1].split("?")[0]
-    assert (await client.get(f"/casussen/{case_id}/momenten/{moment_id}")).status_code == 404
+    appointment_id = good.headers["location"].split("/momenten/")[1].split("?")[0]
+    assert (await client.get(f"/casussen/{case_id}/momenten/{appointment_id}")).status_code == 404
     assert (
         await post_form(
-            client, f"/casussen/{case_id}/momenten/{moment_id}/status", {"status": "geannuleerd"}
+            client,
+            f"/casussen/{case_id}/momenten/{appointment_id}/status",
+            {"status": "geannuleerd"},
         )
     ).status_code == 404
 
@@ -280,7 +283,7 @@ async def test_a_time_the_clock_skips_on_the_summer_time_night_is_refused_in_dut
     taken = await post_form(client, f"/casussen/{case_id}/momenten", {**form, "time": "03:30"})
     assert taken.status_code == 303
     async with sessions() as s:
-        moment = (
+        appointment = (
             await s.scalars(
                 select(Appointment).where(
                     Appointment.case_id == case_id,
@@ -288,9 +291,9 @@ async def test_a_time_the_clock_skips_on_the_summer_time_night_is_refused_in_dut
                 )
             )
         ).one()
-    starts = moment.starts_at.astimezone(AMSTERDAM)
+    starts = appointment.starts_at.astimezone(AMSTERDAM)
     assert (starts.date(), starts.time()) == (night, dt.time(3, 30))
-    assert moment.ends_at - moment.starts_at == dt.timedelta(minutes=60)
+    assert appointment.ends_at - appointment.starts_at == dt.timedelta(minutes=60)
 
 
 async def test_the_release_checklist_ticks_inline_and_cancelling_shows_in_the_feed(
@@ -299,10 +302,10 @@ async def test_the_release_checklist_ticks_inline_and_cancelling_shows_in_the_fe
     headers = await api_key(sessions)
     body = await notices(client, headers, [instroom("C-1", new_bsn())])
     case_id = body["results"][0]["case_id"]
-    moment = await release_moment(sessions, case_id)
-    assert moment is not None
+    appointment = await release_appointment(sessions, case_id)
+    assert appointment is not None
     await login(client, COORDINATOR_FRL)
-    url = f"/casussen/{case_id}/momenten/{moment.id}/checklist"
+    url = f"/casussen/{case_id}/momenten/{appointment.id}/checklist"
     ticked = await post_form(client, url, {"item": "sleep_tonight", "done": "1"}, headers=HX)
     assert ticked.status_code == 200
     assert "1 van 8 geregeld" in ticked.text
@@ -312,14 +315,14 @@ async def test_the_release_checklist_ticks_inline_and_cancelling_shows_in_the_fe
     untick = await post_form(client, url, {"item": "sleep_tonight"}, headers=HX)
     assert "1 van 8 geregeld" in untick.text
     assert (await post_form(client, url, {"item": "unknown", "done": "1"})).status_code == 404
-    stored = await release_moment(sessions, case_id)
+    stored = await release_appointment(sessions, case_id)
     assert stored is not None
     assert stored.checklist == {"sleep_tonight": False, "id_in_hand": True}
 
     me = await user_id(sessions, COORDINATOR_FRL)
     await post_form(
         client,
-        f"/casussen/{case_id}/momenten/{moment.id}",
+        f"/casussen/{case_id}/momenten/{appointment.id}",
         {
             "kind": "opvang_aan_de_poort",
             "date": stored.starts_at.astimezone(AMSTERDAM).date().isoformat(),
@@ -328,18 +331,18 @@ async def test_the_release_checklist_ticks_inline_and_cancelling_shows_in_the_fe
             "responsible": str(me),
         },
     )
-    before = event(await feed_of(client, COORDINATOR_FRL), f"moment-{moment.id}@")
+    before = event(await feed_of(client, COORDINATOR_FRL), f"moment-{appointment.id}@")
     assert str(before["STATUS"]) == "CONFIRMED"
     cancelled = await post_form(
-        client, f"/casussen/{case_id}/momenten/{moment.id}/status", {"status": "geannuleerd"}
+        client, f"/casussen/{case_id}/momenten/{appointment.id}/status", {"status": "geannuleerd"}
     )
     assert cancelled.status_code == 303
-    after = event(await feed_of(client, COORDINATOR_FRL), f"moment-{moment.id}@")
+    after = event(await feed_of(client, COORDINATOR_FRL), f"moment-{appointment.id}@")
     assert str(after["STATUS"]) == "CANCELLED"
     assert int(after["SEQUENCE"]) > int(before["SEQUENCE"])
 
 
-async def test_a_vervolg_moment_is_the_cases_follow_up_date(
+async def test_a_vervolg_appointment_is_the_cases_follow_up_date(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     headers = await api_key(sessions)
@@ -391,7 +394,7 @@ async def test_a_vervolg_moment_is_the_cases_follow_up_date(
     assert case.follow_up_on is None
 
 
-async def test_closing_a_case_records_the_outcome_and_settles_actions_and_moments(
+async def test_closing_a_case_records_the_outcome_and_settles_actions_and_appointments(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     headers = await api_key(sessions)

@@ -1,5 +1,5 @@
 """Mijn werk over HTTP: my actions (overdue first, filters, inline changes and history), my
-moments and meetings, and for the coordinator the region's overdue actions per organisation."""
+appointments and meetings, and for the coordinator the region's overdue actions per organisation."""
 
 from __future__ import annotations
 

@@ -113,7 +113,7 @@ async def test_an_action_due_in_two_days_is_reminded_once_even_after_a_restart(
     assert "verlopen" in overdue[0].subject
 
 
-async def test_release_reminders_go_to_everyone_on_the_moment_a_week_and_a_day_before(
+async def test_release_reminders_go_to_everyone_on_the_appointment_a_week_and_a_day_before(
     client: AsyncTestClient[Litestar],
     sessions: async_sessionmaker[AsyncSession],
     settings: Settings,
@@ -125,17 +125,17 @@ async def test_release_reminders_go_to_everyone_on_the_moment_a_week_and_a_day_b
     release = dt.date(2027, 5, 20)
     start = dt.datetime.combine(release, dt.time(8, 30), tzinfo=AMSTERDAM)
     async with sessions() as s, s.begin():
-        moment = Appointment(
+        appointment = Appointment(
             case_id=case.id,
             kind=AppointmentKind.OPVANG_AAN_DE_POORT,
             starts_at=start,
             ends_at=start + dt.timedelta(hours=1),
             responsible_user_id=reclassering.id,
         )
-        s.add(moment)
+        s.add(appointment)
         await s.flush()
-        s.add(AppointmentParticipant(appointment_id=moment.id, user_id=pi.id))
-        s.add(AppointmentParticipant(appointment_id=moment.id, user_id=coordinator.id))
+        s.add(AppointmentParticipant(appointment_id=appointment.id, user_id=pi.id))
+        s.add(AppointmentParticipant(appointment_id=appointment.id, user_id=coordinator.id))
     # the coordinator does not want release reminders (set on the profile page)
     await login(client, COORDINATOR_FRL)
     saved = await client.post(
@@ -163,7 +163,7 @@ async def test_release_reminders_go_to_everyone_on_the_moment_a_week_and_a_day_b
             (PI_CASEMANAGER, True),
         ]
     )
-    assert all(f"/momenten/{moment.id}" in m.body_text for m in sent)
+    assert all(f"/momenten/{appointment.id}" in m.body_text for m in sent)
     async with sessions() as s:
         total = await s.scalar(
             select(func.count())

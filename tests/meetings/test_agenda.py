@@ -451,7 +451,7 @@ async def test_a_gemeente_sees_only_its_own_residents_on_the_agenda(
         assert (names[case_id] in page.text) == (code == "GM0080")
 
 
-async def test_meetings_api_filters_by_date_and_answers_like_the_contract(
+async def test_meetings_api_filters_by_date_and_answers_as_documented(
     client: AsyncTestClient[Litestar], sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     meeting = await next_meeting(sessions)

@@ -56,7 +56,7 @@ async def test_every_demo_notice_is_taken_in_whatever_the_date(
     assert statuses[NoticeStatus.PARKED] == 1
 
 
-async def test_demo_meetings_and_release_moments_keep_their_local_time_across_summer_time(
+async def test_demo_meetings_and_release_appointments_keep_their_local_time_across_summer_time(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     async with sessions() as s, s.begin():

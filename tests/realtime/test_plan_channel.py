@@ -1,4 +1,5 @@
-"""The plan's realtime channel with real Yjs clients (yjs + y-websocket from Node), contract §6."""
+"""The plan's realtime channel with real Yjs clients (yjs + y-websocket from Node), docs/interfaces.md, "The plan
+channel"."""
 
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ def pick_case(server: LiveServer, index: int) -> int:
     return int(cases[index]["id"])
 
 
-def test_ticket_url_has_the_contract_shape_and_is_single_use(server: LiveServer) -> None:
+def test_ticket_url_has_the_documented_shape_and_is_single_use(server: LiveServer) -> None:
     case_id = pick_case(server, 1)
     url = ticket_url(server.url, COORDINATOR_FRL, case_id)
     assert url.startswith(f"ws://127.0.0.1:{server.port}/collab/plans/{case_id}?ticket=")
