@@ -29,8 +29,9 @@ test: setup
 # happens twice; Koningsdag on a meeting Tuesday. `make test-dates TEST_DATES=…` tries other moments.
 TEST_DATES ?= 2027-01-04T08:00:00+00:00 2027-01-05T08:30:00+00:00 2026-12-31T23:30:00+00:00 \
 	2027-03-28T00:30:00+00:00 2027-10-31T00:30:00+00:00 2027-04-27T08:00:00+00:00
-DATE_TESTS ?= tests/meetings/test_agenda.py tests/coordination/test_appointments.py tests/coordination/test_reminders.py \
-	tests/coordination/test_feeds_and_invitations.py tests/coordination/test_room.py tests/browser/test_room.py tests/platform/test_demo.py \
+DATE_TESTS ?= tests/meetings/test_agenda.py tests/coordination/test_appointments.py \
+	tests/coordination/test_reminders.py tests/coordination/test_feeds_and_invitations.py \
+	tests/coordination/test_room.py tests/browser/test_room.py tests/platform/test_demo.py \
 	tests/coordination/test_my_work.py
 
 test-dates: setup
