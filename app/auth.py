@@ -19,6 +19,7 @@ from litestar.exceptions import HTTPException
 from litestar.handlers import BaseRouteHandler
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts import principals, tokens
 from app.accounts import services as accounts
 from app.audit import AuditContext
 from app.principal import Principal
@@ -136,12 +137,12 @@ async def _load_principal(
         auth = connection.headers.get("authorization", "")
         scheme, _, value = auth.partition(" ")
         if scheme.lower() == "bearer" and value.strip():
-            token = await accounts.token_owner(db, value.strip())
+            token = await tokens.token_owner(db, value.strip())
             if token is not None:
                 if token.organisation_id is not None:
                     org = await db.get(Organisation, token.organisation_id)
                     if org is not None and org.active:
-                        principal = accounts.principal_for_api_key(token, org)
+                        principal = principals.principal_for_api_key(token, org)
                 elif token.user_id is not None:
                     user = await accounts.load_user(db, token.user_id)
                     if (
@@ -149,7 +150,7 @@ async def _load_principal(
                         and user.active
                         and (settings.demo_allowed or not user.is_demo)
                     ):
-                        principal = await accounts.principal_for_user(db, user, token_id=token.id)
+                        principal = await principals.principal_for_user(db, user, token_id=token.id)
     else:
         token_value = read_session_token(settings, connection.cookies.get(SESSION_COOKIE))
         if token_value:
@@ -157,7 +158,7 @@ async def _load_principal(
             if found is not None:
                 row, user = found
                 if settings.demo_allowed or not user.is_demo:
-                    principal = await accounts.principal_for_user(db, user, session_id=row.id)
+                    principal = await principals.principal_for_user(db, user, session_id=row.id)
     return principal
 
 

@@ -19,6 +19,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import select
 
+from app.accounts import passwords, tokens
 from app.accounts import services as accounts
 from app.accounts.models import Role
 from app.db import create_engine, session_factory, transaction
@@ -129,7 +130,7 @@ def cmd_worker(_args: argparse.Namespace) -> None:
 def cmd_create_user(args: argparse.Namespace) -> None:
     settings = Settings.from_env()
     password = args.password or getpass.getpass("Wachtwoord: ")
-    problem = accounts.password_problem(password)
+    problem = passwords.password_problem(password)
     if problem:
         sys.exit(problem)
 
@@ -173,7 +174,7 @@ def cmd_create_api_key(args: argparse.Namespace) -> None:
                 ).one_or_none()
                 if org is None:
                     sys.exit(f"Organisatie niet gevonden: {args.organisation}")
-                value, _row = await accounts.issue_api_key(session, org, args.name, created_by=None)
+                value, _row = await tokens.issue_api_key(session, org, args.name, created_by=None)
                 print(value)
         finally:
             await engine.dispose()

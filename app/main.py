@@ -154,7 +154,7 @@ def _route_groups() -> list[Any]:
     return [
         *health.ROUTES,
         *pages.ROUTES,
-        *account_routes.ROUTES,
+        account_routes.ROUTER,
         case_routes.ROUTER,
         meeting_routes.ROUTER,
         coordination_routes.ROUTER,

@@ -32,7 +32,7 @@ import httpx
 from sqlalchemy import select
 
 from app.accounts.models import User
-from app.accounts.services import renew_calendar_secret
+from app.accounts.preferences import renew_calendar_secret
 from app.cli import migrate
 from app.db import create_engine, session_factory
 from app.demo import load_demo

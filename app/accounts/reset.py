@@ -20,12 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import mail
 from app.accounts import throttle
 from app.accounts.models import PasswordReset, User
-from app.accounts.services import (
-    account_key,
-    change_password,
-    normalise_email,
-    sha256,
-)
+from app.accounts.passwords import account_key, normalise_email, sha256
+from app.accounts.services import change_password
 from app.db import utcnow
 from app.settings import Settings
 

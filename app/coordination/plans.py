@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.accounts.services import sha256
+from app.accounts.passwords import sha256
 from app.cases.models import Case
 from app.coordination.models import PlanTicket, PlanVersion
 from app.db import utcnow

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.access import get_visible_case
-from app.accounts import services as accounts
+from app.accounts import principals
 from app.accounts.models import User
-from app.accounts.services import wants
+from app.accounts.preferences import wants
 from app.principal import Principal
 
 __all__ = ["CaseAccess", "wants"]
@@ -28,7 +28,7 @@ class CaseAccess:
         if key not in self.answers:
             principal = self.principals.get(user.id)
             if principal is None:
-                principal = await accounts.principal_for_user(self.session, user)
+                principal = await principals.principal_for_user(self.session, user)
                 self.principals[user.id] = principal
             case = await get_visible_case(self.session, principal, case_id)
             self.answers[key] = case is not None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts import passwords
 from app.accounts import services as accounts
 from app.accounts.models import Role, User
 from app.meetings.models import MeetingSeries, SeriesKind, SeriesMember, SeriesOrganisation
@@ -205,7 +206,7 @@ TITLES = [
 @functools.cache
 def demo_password_hash() -> str:
     """One argon2id hash shared by the demo accounts (hashing is slow on purpose)."""
-    return accounts.hash_password(DEMO_PASSWORD)
+    return passwords.hash_password(DEMO_PASSWORD)
 
 
 def make_bsn(rng: random.Random) -> str:

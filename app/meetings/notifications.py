@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import mail
 from app.accounts.models import User
-from app.accounts.services import wants
+from app.accounts.preferences import wants
 from app.meetings.agenda import items_of
 from app.meetings.models import Meeting, SeriesMember
 from app.meetings.services import AMSTERDAM

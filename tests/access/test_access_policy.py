@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.access import visible_cases
 from app.accounts.models import User
-from app.accounts.services import principal_for_user
+from app.accounts.principals import principal_for_user
 from app.audit import AuditEvent
 from app.cases.models import Case, Pairing
 from app.db import utcnow

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts.models import ApiToken, User
-from app.accounts.services import issue_api_key
+from app.accounts.tokens import issue_api_key
 from app.cases.models import Case, CaseStatus, Notice, NoticeBatch, NoticeStatus, Pairing
 from app.coordination.models import ActionItem
 from app.db import utcnow

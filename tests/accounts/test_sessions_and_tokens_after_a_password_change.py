@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.accounts import services
+from app.accounts import passwords, tokens
 from app.accounts.models import ApiToken, User, UserSession
 from app.audit import AuditEvent
 from app.db import utcnow
@@ -173,9 +173,9 @@ async def test_users_see_their_own_tokens_without_values_and_revoke_them(
             row.token_hash: row
             for row in (await s.scalars(select(ApiToken).where(ApiToken.user_id.is_not(None))))
         }
-    revoked_row = rows[services.sha256(revoked["Authorization"].removeprefix("Bearer "))]
-    kept_row = rows[services.sha256(kept["Authorization"].removeprefix("Bearer "))]
-    foreign_row = rows[services.sha256(foreign["Authorization"].removeprefix("Bearer "))]
+    revoked_row = rows[passwords.sha256(revoked["Authorization"].removeprefix("Bearer "))]
+    kept_row = rows[passwords.sha256(kept["Authorization"].removeprefix("Bearer "))]
+    foreign_row = rows[passwords.sha256(foreign["Authorization"].removeprefix("Bearer "))]
     assert kept_row.last_used_at is not None
     assert revoked_row.last_used_at is None
     assert re.search(r"nog niet", section)  # the unused one says so
@@ -233,33 +233,33 @@ async def test_still_valid_tells_which_connections_may_go_on(
         ).one()
         pi_token = (await s.scalars(select(ApiToken.id).where(ApiToken.user_id == pi_id))).one()
     opened = utcnow() - dt.timedelta(seconds=1)
-    by_browser = services.Credential(pi_id, session_id=pi_sessions[0], opened_at=opened)
-    by_other_browser = services.Credential(pi_id, session_id=pi_sessions[1], opened_at=opened)
-    by_token = services.Credential(pi_id, token_id=pi_token, opened_at=opened)
-    by_ticket = services.Credential(pi_id, opened_at=opened)
-    coordinator = services.Credential(coordinator_id, session_id=coordinator_session)
+    by_browser = tokens.Credential(pi_id, session_id=pi_sessions[0], opened_at=opened)
+    by_other_browser = tokens.Credential(pi_id, session_id=pi_sessions[1], opened_at=opened)
+    by_token = tokens.Credential(pi_id, token_id=pi_token, opened_at=opened)
+    by_ticket = tokens.Credential(pi_id, opened_at=opened)
+    coordinator = tokens.Credential(coordinator_id, session_id=coordinator_session)
     everyone = [by_browser, by_other_browser, by_token, by_ticket, coordinator]
     async with sessions() as s:
-        assert await services.still_valid(s, everyone) == set(everyone)
+        assert await tokens.still_valid(s, everyone) == set(everyone)
 
     # the first browser changes the password: it stays, everything else of the user ends
     changed = await change_password_in(client, browser)
     assert changed.status_code == 200
     async with sessions() as s:
-        assert await services.still_valid(s, everyone) == {by_browser, coordinator}
+        assert await tokens.still_valid(s, everyone) == {by_browser, coordinator}
         # a ticket opened after the change is fine
-        later = services.Credential(pi_id, opened_at=utcnow() + dt.timedelta(seconds=1))
-        assert await services.is_still_valid(s, later)
+        later = tokens.Credential(pi_id, opened_at=utcnow() + dt.timedelta(seconds=1))
+        assert await tokens.is_still_valid(s, later)
 
     # logging out ends the session that remained
     await client.post("/uitloggen", data={"_csrf_token": csrf_of(client)})
     async with sessions() as s:
-        assert not await services.is_still_valid(s, by_browser)
-        assert await services.is_still_valid(s, coordinator)
+        assert not await tokens.is_still_valid(s, by_browser)
+        assert await tokens.is_still_valid(s, coordinator)
         # a deactivated user's connections all end
         user = await s.get(User, coordinator_id)
         assert user is not None
         user.active = False
         await s.commit()
-        assert not await services.is_still_valid(s, coordinator)
+        assert not await tokens.is_still_valid(s, coordinator)
     assert not await works(client, other_browser)

@@ -57,7 +57,7 @@ FLOORS: list[tuple[str, tuple[str, ...]]] = [
 DOMAINS = ("app.cases", "app.meetings", "app.coordination")
 # Below the domains, only these may read a domain's tables (never its services or routes): the
 # access policy decides over cases and meetings, and building the caller needs their memberships.
-MODEL_READERS = {"app.access", "app.accounts.services"}
+MODEL_READERS = {"app.access", "app.accounts.principals"}
 # Inside a domain, who may talk to the live channels: routes and jobs, after their commit.
 PUBLISHERS = ("routes", "jobs", "live")
 

@@ -11,7 +11,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.accounts.services import issue_api_key
+from app.accounts.tokens import issue_api_key
 from app.cases.ingest.format import COLUMNS
 from app.demo.world import make_bsn
 from app.reference.models import Organisation

@@ -11,7 +11,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from app import audit as audit_log
-from app.accounts import services as accounts
+from app.accounts import tokens
 from app.admin import services
 from app.admin.forms import FormData, first
 from app.auth import NotFoundError
@@ -65,7 +65,7 @@ async def api_key_create(
         )
     if errors or org is None:
         return await _page(request, db, principal, errors=errors, status_code=400)
-    value, row = await accounts.issue_api_key(db, org, name, principal.user_id)
+    value, row = await tokens.issue_api_key(db, org, name, principal.user_id)
     audit_log.record(
         db,
         audit,

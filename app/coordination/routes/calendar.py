@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.params import FromPath
 
-from app.accounts import services as accounts
+from app.accounts import preferences, principals
 from app.auth import NotFoundError
 from app.coordination.calendar_feed import entries_for
 from app.db import utcnow
@@ -28,10 +28,10 @@ async def calendar_feed(
     value = secret.removesuffix(".ics")
     if len(value) > 64 or not secret.endswith(".ics"):
         raise NotFoundError()
-    user = await accounts.user_by_calendar_secret(db, value)
+    user = await preferences.user_by_calendar_secret(db, value)
     if user is None or (user.is_demo and not settings.demo_allowed):
         raise NotFoundError()
-    principal = await accounts.principal_for_user(db, user)
+    principal = await principals.principal_for_user(db, user)
     now = utcnow()
     body = feed(await entries_for(db, principal, settings.base_url, now), "Ketentafel", now)
     log.info("calendar.served", user_id=user.id, bytes=len(body))

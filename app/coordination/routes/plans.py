@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from app import audit as audit_log
 from app.access import get_visible_case, may_edit_case
+from app.accounts import principals
 from app.accounts import services as accounts
 from app.audit import AuditContext
 from app.auth import NotFoundError, client_ip, resolve_principal
@@ -58,7 +59,7 @@ async def plan_socket(
             await db.commit()
             user = await accounts.load_user(db, user_id) if user_id else None
             if user is not None and user.active and (settings.demo_allowed or not user.is_demo):
-                principal = await accounts.principal_for_user(db, user)
+                principal = await principals.principal_for_user(db, user)
             via = "collab-ticket"
         elif _same_origin(socket, settings):
             principal = await resolve_principal(socket)
