@@ -163,7 +163,8 @@ async def still_valid(
     A credential ends when its user is deactivated (or is a demo account where those are refused),
     its session ended (logout, password change elsewhere, reset) or expired, or its token was
     revoked or expired. One with neither session nor token (a plan ticket) ends when every access
-    of its user was ended after `opened_at` (`end_all_access`).
+    of its user was ended after `opened_at` (`end_all_access`). One function, because the three
+    batched lookups and the rules that read them belong together.
     """
     now = now or utcnow()
     user_ids = {c.user_id for c in credentials if c.user_id is not None}
